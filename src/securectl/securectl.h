@@ -1,0 +1,22 @@
+/*
+ * securectl.h — the subcommands of securectl, one file each (like wg(8)).
+ *
+ * Each subcommand is `int NAME_main(int argc, char **argv)` with argv[0] = the subcommand name;
+ * it returns the process exit code. Conventions: `--help` prints usage to stdout and returns 0;
+ * a usage error prints usage to stderr and returns 64 (EX_USAGE).
+ */
+#ifndef SECAI_SECURECTL_H
+#define SECAI_SECURECTL_H
+
+#include <stdio.h>
+
+#define SECURECTL_EX_USAGE 64
+
+int up_main(int argc, char **argv);
+int status_main(int argc, char **argv);
+int audit_main(int argc, char **argv);
+
+/* True when argv holds -h or --help (before any "--"). */
+int securectl_wants_help(int argc, char **argv);
+
+#endif
