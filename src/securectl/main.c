@@ -18,6 +18,7 @@ static const struct subcommand subcommands[] = {
     {"up", up_main, "start the appliance's daemons in the foreground on loopback"},
     {"status", status_main, "show each daemon's health"},
     {"audit", audit_main, "append to, verify, tail and prove the tamper-evident audit log"},
+    {"gguf", gguf_main, "inspect and validate a GGUF model file; tokenize text with its vocabulary"},
 };
 
 static void usage(FILE *f)

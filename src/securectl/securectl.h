@@ -15,6 +15,8 @@
 int up_main(int argc, char **argv);
 int status_main(int argc, char **argv);
 int audit_main(int argc, char **argv);
+int gguf_main(int argc, char **argv);          /* gguf.c: inspect, and dispatch of tokenize */
+int gguf_tokenize_main(int argc, char **argv); /* gguf_tokenize.c */
 
 /* True when argv holds -h or --help (before any "--"). */
 int securectl_wants_help(int argc, char **argv);
