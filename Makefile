@@ -27,7 +27,10 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
-           -Wmissing-prototypes -Wvla -Wformat=2
+           -Wmissing-prototypes -Wvla -Wformat=2 -Wno-format-truncation
+ifneq (,$(findstring clang,$(shell $(CC) --version 2>/dev/null)))
+WARN    += -Wno-unknown-warning-option
+endif
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -Isrc/lib -Isrc $(PKG_CFLAGS) -MMD -MP
 LDLIBS  := $(PKG_LIBS) -lpthread -lm
@@ -40,7 +43,7 @@ ifeq ($(SAN),fuzz)
 ALL_CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -DSECAI_FUZZ
 endif
 
-LIB_SRC   := $(shell find src/lib -name '*.c' | sort)
+LIB_SRC   := $(filter-out $(LIB_EXCLUDE),$(shell find src/lib -name '*.c' | sort))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_A     := $(BUILD)/libsecai.a
 
@@ -59,7 +62,8 @@ BENCHES   := $(BENCH_SRC:%.c=$(BUILD)/%)
 
 FUZZ_SRC  := $(wildcard fuzz/fuzz_*.c)
 
-.PHONY: all tests check fuzz fuzz-build bench install deps clean format
+.SECONDARY:
+.PHONY: all tests check fuzz fuzz-build bench install deps clean format up
 all: $(PROGS) $(TOOLS) $(BENCHES)
 tests: all $(TESTS)
 
@@ -89,7 +93,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_A)
 
 # A test in tests/<dir>/ links the non-main objects of src/<dir>/ when that folder is a program.
 .SECONDEXPANSION:
-test_dir_objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %/main.c,$(wildcard src/$(word 2,$(subst /, ,$(1)))/*.c)))
+test_dir_objs = $(if $(filter lib,$(word 2,$(subst /, ,$(1)))),,$(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %/main.c,$(wildcard src/$(word 2,$(subst /, ,$(1)))/*.c))))
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $$(call test_dir_objs,tests/$$*) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB_A) $(LDLIBS) -lcmocka
@@ -120,6 +124,12 @@ install: all
 
 deps:
 	./scripts/deps.sh
+
+# The README's first command: the appliance on its embedded defaults, in the foreground.
+up:
+	@./scripts/deps.sh
+	$(MAKE) all
+	./build/securectl up
 
 format:
 	clang-format -i $$(find src tests fuzz bench tools -name '*.[ch]' 2>/dev/null)

@@ -46,7 +46,8 @@ int log_level_parse(const char *name, enum log_level *out)
 	return -1;
 }
 
-static void log_vline(enum log_level lv, int errnum, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void log_vline(enum log_level lv, int errnum,
+								 const char *fmt, va_list ap)
 {
 	static const char *names[] = {"debug", "info", "warn", "error"};
 	char line[2048];
