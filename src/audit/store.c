@@ -467,7 +467,7 @@ int store_absorb_spool(struct audit_store *s)
 		n++;
 	}
 	closedir(d);
-	if (rc == 0)
+	if (rc == 0 && n > 0)
 		qsort(names, n, sizeof(*names), cmp_name);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = absorb_one(s, names[i]);

@@ -109,7 +109,8 @@ int audit_log_files(const struct audit_paths *p, char ***files, size_t *n)
 	}
 	closedir(d);
 	d = NULL;
-	qsort(v, cnt, sizeof(*v), cmp_str);
+	if (cnt > 0)
+		qsort(v, cnt, sizeof(*v), cmp_str);
 	if (stat(p->live, &st) == 0) {
 		char **nv = realloc(v, (cnt + 1) * sizeof(*v));
 		if (nv == NULL)
