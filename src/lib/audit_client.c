@@ -85,8 +85,10 @@ int audit_client_send(struct audit_client *c, const json_t *req)
 
 int audit_client_send_append(struct audit_client *c, const char *event, const json_t *data)
 {
-	json_t *req = json_pack("{s:s, s:s, s:O}", "op", "append", "event", event, "data",
-				data ? (json_t *)data : json_object());
+	json_t *req = data ? json_pack("{s:s, s:s, s:O}", "op", "append", "event", event, "data",
+				       (json_t *)data)
+			   : json_pack("{s:s, s:s, s:o}", "op", "append", "event", event, "data",
+				       json_object());
 	int rc;
 
 	if (req == NULL)
