@@ -10,7 +10,8 @@
 # Layout the rules follow (add files, not rules):
 #   src/lib/**.c             -> $(BUILD)/libsecai.a, linked into everything
 #   src/securectl/*.c        -> $(BUILD)/securectl
-#   src/<name>/*.c           -> $(BUILD)/secai-<name>   (main() in main.c)
+#   src/<name>/*.c           -> $(BUILD)/secai-<name>   (when src/<name>/main.c exists)
+#   src/infer/*.c but main.c -> the inference engine, linked into securectl and secai-infer
 #   tools/<name>.c           -> $(BUILD)/tools/<name>   (generators used by tests and `up`)
 #   tests/<dir>/test_*.c     -> $(BUILD)/tests/<dir>/test_*  (cmocka; links src/<dir>/*.c but main.c)
 #   fuzz/fuzz_<name>.c       -> build/fuzz/fuzz_<name>  (libFuzzer; seeds in fuzz/corpus/<name>/)
@@ -47,7 +48,9 @@ LIB_SRC   := $(filter-out $(LIB_EXCLUDE),$(shell find src/lib -name '*.c' | sort
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_A     := $(BUILD)/libsecai.a
 
-PROG_DIRS := $(filter-out lib,$(notdir $(wildcard src/*)))
+PROG_DIRS := $(filter-out lib,$(notdir $(patsubst %/main.c,%,$(wildcard src/*/main.c))))
+# The inference engine (src/infer/ but main.c) is linked into securectl too (`securectl run`).
+ENGINE_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %/main.c,$(wildcard src/infer/*.c)))
 prog_name  = $(if $(filter securectl,$(1)),securectl,secai-$(1))
 PROGS     := $(foreach d,$(PROG_DIRS),$(BUILD)/$(call prog_name,$(d)))
 
@@ -78,6 +81,7 @@ $(LIB_A): $(LIB_OBJ)
 # One program per folder of src/.
 define PROG_template
 $(1)_OBJ := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(sort $$(wildcard src/$(1)/*.c)))
+$(1)_OBJ += $(if $(filter securectl,$(1)),$(ENGINE_OBJ))
 $(BUILD)/$(call prog_name,$(1)): $$($(1)_OBJ) $(LIB_A)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
