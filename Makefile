@@ -112,7 +112,7 @@ check:
 fuzz-build:
 	$(MAKE) BUILD=build/fuzz CC=clang SAN=fuzz $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 
-build/fuzz/fuzz_%: build/fuzz/obj/fuzz/fuzz_%.o build/fuzz/libsecai.a
+build/fuzz/fuzz_%: build/fuzz/obj/fuzz/fuzz_%.o $(ENGINE_OBJ) build/fuzz/libsecai.a
 	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
 
 fuzz: fuzz-build
