@@ -23,7 +23,7 @@ PREFIX  ?= /usr/local
 SAN     ?=
 FUZZ_SECONDS ?= 30
 
-PKGS    := openssl libsodium libmicrohttpd libcurl yaml-0.1 jansson libseccomp
+PKGS    := openssl libsodium libmicrohttpd libcurl yaml-0.1 jansson libseccomp zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

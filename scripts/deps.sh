@@ -5,7 +5,7 @@
 set -eu
 PKGS="build-essential clang llvm libclang-rt-14-dev pkg-config make git
 libssl-dev libsodium-dev libmicrohttpd-dev libcurl4-openssl-dev libyaml-dev libjansson-dev
-libseccomp-dev libcmocka-dev python3 python3-pytest bubblewrap unicode-data openssl curl
+libseccomp-dev libcmocka-dev zlib1g-dev python3 python3-pytest bubblewrap unicode-data openssl curl
 ca-certificates"
 missing=""
 for p in $PKGS; do
