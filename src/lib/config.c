@@ -42,6 +42,7 @@ struct config_key {
 
 static int config_check_abs_path(const char *s, char *why, size_t whylen);
 static int config_check_origin(const char *s, char *why, size_t whylen);
+static int config_check_sha256(const char *s, char *why, size_t whylen);
 
 static const char *const config_log_levels[] = {"debug", "info", "warn", "error", NULL};
 
@@ -70,6 +71,12 @@ static const struct config_key config_keys[] = {
     {"audit.max_entry_bytes", CFG_INT, CFG_AT(audit.max_entry_bytes), "65536", 1024, 1048576, 0,
      NULL, NULL},
     CFG_PORT("infer.port", infer.port, "8465"),
+    {"infer.model", CFG_STRING, CFG_AT(infer.model), "", 0, 0, 0, NULL, config_check_abs_path},
+    {"infer.model_sha256", CFG_STRING, CFG_AT(infer.model_sha256), "", 0, 0, 0, NULL,
+     config_check_sha256},
+    {"infer.threads", CFG_INT, CFG_AT(infer.threads), "0", 1, 256, CFG_ZERO_OK, NULL, NULL},
+    {"infer.ctx", CFG_INT, CFG_AT(infer.ctx), "0", 16, 1 << 20, CFG_ZERO_OK, NULL, NULL},
+    {"infer.queue", CFG_INT, CFG_AT(infer.queue), "8", 1, 1024, 0, NULL, NULL},
     CFG_PORT("registry.port", registry.port, "8470"),
     CFG_PORT("ui.port", ui.port, "8480"),
     CFG_PORT("policy.port", policy.port, "8500"),
@@ -103,6 +110,19 @@ static int config_check_abs_path(const char *s, char *why, size_t whylen)
 	if (s[0] == '\0' || s[0] == '/')
 		return 0;
 	snprintf(why, whylen, "must be an absolute path, or \"\" for the default");
+	return -1;
+}
+
+static int config_check_sha256(const char *s, char *why, size_t whylen)
+{
+	size_t n = strlen(s);
+
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			n = 0;
+	if (s[0] == '\0' || n == 64)
+		return 0;
+	snprintf(why, whylen, "must be 64 lowercase hex digits (a SHA-256), or \"\"");
 	return -1;
 }
 

@@ -35,7 +35,15 @@ struct secai_config {
 	} audit;
 	struct {
 		int port;
-	} infer, registry, ui, policy;
+		char model[4096];      /* GGUF file to serve; "" = none given */
+		char model_sha256[65]; /* expected SHA-256 (hex) of that file; required with it */
+		long long threads;     /* 0 = one per online core */
+		long long ctx;         /* context length; 0 = the model's, at most 4096 */
+		long long queue;       /* requests waiting beyond the running one (429 past it) */
+	} infer;
+	struct {
+		int port;
+	} registry, ui, policy;
 	char source[4096]; /* file the values came from, or "(defaults)" */
 };
 

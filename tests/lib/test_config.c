@@ -172,8 +172,11 @@ static void test_error_unknown_key(void **state)
 		     "appliance.yaml:3: audit.\"checkpoint\": unknown key (allowed in audit: "
 		     "socket, log_file, origin, checkpoint_every, checkpoint_interval, "
 		     "rotate_bytes, max_entry_bytes)");
-	expect_error("infer:\n  port: 1\n  host: x\n",
-		     "appliance.yaml:3: infer.\"host\": unknown key (allowed in infer: port)");
+	expect_error("registry:\n  port: 1\n  host: x\n",
+		     "appliance.yaml:3: registry.\"host\": unknown key (allowed in registry: port)");
+	expect_error("infer:\n  port: 1\n  model_sha256: ABC\n",
+		     "appliance.yaml:3: infer.model_sha256: must be 64 lowercase hex digits (a "
+		     "SHA-256), or \"\"");
 	/* an unknown key with a nested value is refused without descending into it */
 	expect_error_prefix("x:\n  y:\n    z: 1\n", "appliance.yaml:1: \"x\": unknown key");
 	/* a merge key is just an unknown key */
@@ -241,8 +244,8 @@ static void test_error_not_mapping(void **state)
 		     "appliance.yaml:2: audit: expected a mapping (keys: socket, log_file, origin, "
 		     "checkpoint_every, checkpoint_interval, rotate_bytes, max_entry_bytes), got a "
 		     "scalar");
-	expect_error("infer:\n  - port\n",
-		     "appliance.yaml:2: infer: expected a mapping (keys: port), got a sequence");
+	expect_error("registry:\n  - port\n",
+		     "appliance.yaml:2: registry: expected a mapping (keys: port), got a sequence");
 	expect_error(
 	    "- a\n- b\n",
 	    "appliance.yaml:1: the document must be a mapping (keys: state_dir, log_level, "
@@ -511,7 +514,8 @@ static void test_print_roundtrip(void **state)
 	assert_non_null(strstr(text, "\naudit:\n  socket: \"/run/secai/audit.sock\"\n"));
 	assert_non_null(strstr(text, "\nlog_level: debug\n"));
 	assert_non_null(strstr(text, "\n  rotate_bytes: 0\n"));
-	assert_non_null(strstr(text, "\ninfer:\n  port: 9001\nregistry:\n  port: 9002\n"));
+	assert_non_null(strstr(text, "\ninfer:\n  port: 9001\n"));
+	assert_non_null(strstr(text, "\n  queue: 8\nregistry:\n  port: 9002\n"));
 	if (config_load_buffer("printed", text, len, &b, errbuf, sizeof(errbuf)) != 0)
 		fail_msg("%s\n%s", errbuf, text);
 	assert_string_equal(b.audit.log_file, a.audit.log_file);
