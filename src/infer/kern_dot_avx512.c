@@ -1,0 +1,566 @@
+/*
+ * kern_dot_avx512.c — AVX-512 tiles (up to 4 weight rows x 4 activation rows): F32/F16/BF16
+ * with AVX-512F/BW, and the integer formats with AVX-512 VNNI (vpdpbusd, vpdpwssd). Without
+ * VNNI the integer formats use the AVX2 tiles (the dispatcher's fallback).
+ *
+ * The int8 trick: vpdpbusd multiplies unsigned by signed bytes, so weights are made unsigned
+ * (Q8_0: w ^ 0x80 = w + 128; Q4/Q5: the raw 4/5-bit quants) and the offset times the sum of the
+ * activation block, computed once per activation block with another vpdpbusd, seeds the
+ * accumulator. Integer sums are exact; floats accumulate in one 16-lane vector per element.
+ *
+ * Owns: the AVX-512 entries of the dispatch table. Never: runs unless kern_cpu.c saw the ISA;
+ * lets an element's operations depend on the tile shape (no FP contraction: every float
+ * operation is an explicit intrinsic); loads past a row (tails use masked loads).
+ */
+#include <immintrin.h>
+#include <string.h>
+
+#include "infer/kern_impl.h"
+#include "infer/kernels.h"
+
+#define T512 "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq"
+#define F5 static inline __attribute__((always_inline, target(T512)))
+#define F5_OUTER __attribute__((target(T512)))
+#define V5 static inline __attribute__((always_inline, target(T512 ",avx512vnni")))
+#define V5_OUTER __attribute__((target(T512 ",avx512vnni")))
+
+#define MR KERN_TILE_R
+#define MC KERN_TILE_C
+#define ROW(p, r, rb) ((const char *)(p) + (size_t)(r) * (rb))
+
+/* ---- F32 / F16 / BF16: one 16-lane accumulator per element, 16 elements a step ------------ */
+
+enum a5_fkind { a5_FK_F32, a5_FK_F16, a5_FK_BF16 };
+
+F5 __m512 a5_fload(enum a5_fkind kind, const void *p, int64_t i, __mmask16 m)
+{
+	switch (kind) {
+	case a5_FK_F32:
+		return _mm512_maskz_loadu_ps(m, (const float *)p + i);
+	case a5_FK_F16:
+		return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const uint16_t *)p + i));
+	default:
+		return _mm512_castsi512_ps(_mm512_slli_epi32(
+		    _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, (const uint16_t *)p + i)),
+		    16));
+	}
+}
+
+F5 void a5_tile_float(enum a5_fkind kind, int64_t k, const void *w, size_t wrb, const void *x,
+		      size_t xrb, float *out, int64_t ld, const int nr, const int nc)
+{
+	const int64_t es = kind == a5_FK_F32 ? 4 : 2;
+	__m512 acc[MR][MC], xv[MC];
+	int64_t i;
+	int r, c;
+
+	for (r = 0; r < nr; r++)
+		for (c = 0; c < nc; c++)
+			acc[r][c] = _mm512_setzero_ps();
+	for (i = 0; i < k; i += 16) {
+		const __mmask16 m =
+		    k - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k - i)) - 1);
+
+		for (c = 0; c < nc; c++)
+			xv[c] = a5_fload(kind, ROW(x, c, xrb), i, m);
+		for (r = 0; r < nr; r++) {
+			const __m512 wv = a5_fload(kind, ROW(w, r, wrb), i, m);
+
+			if ((i & 31) == 0)
+				kern_prefetch(ROW(w, r + KERN_PF_ROWS, wrb) + i * es, 64);
+
+			for (c = 0; c < nc; c++)
+				acc[r][c] = _mm512_fmadd_ps(wv, xv[c], acc[r][c]);
+		}
+	}
+	for (r = 0; r < nr; r++)
+		for (c = 0; c < nc; c++)
+			out[c * ld + r] = _mm512_reduce_add_ps(acc[r][c]);
+}
+
+F5 void a5_f32_impl(int64_t k, const void *w, size_t wrb, const void *x, size_t xrb, float *out,
+		    int64_t ld, const int nr, const int nc)
+{
+	a5_tile_float(a5_FK_F32, k, w, wrb, x, xrb, out, ld, nr, nc);
+}
+
+F5 void a5_f16_impl(int64_t k, const void *w, size_t wrb, const void *x, size_t xrb, float *out,
+		    int64_t ld, const int nr, const int nc)
+{
+	a5_tile_float(a5_FK_F16, k, w, wrb, x, xrb, out, ld, nr, nc);
+}
+
+F5 void a5_bf16_impl(int64_t k, const void *w, size_t wrb, const void *x, size_t xrb, float *out,
+		     int64_t ld, const int nr, const int nc)
+{
+	a5_tile_float(a5_FK_BF16, k, w, wrb, x, xrb, out, ld, nr, nc);
+}
+
+/* ---- 32-element blocks, two per 512-bit vector (lanes 0-7 block 2p, 8-15 block 2p+1) ------ */
+
+/* [a x 8, b x 8] as floats from two fp16 scales. */
+V5 __m512 a5_scale2(kern_half a, kern_half b)
+{
+	return _mm512_cvtph_ps(
+	    _mm256_set_m128i(_mm_set1_epi16((short)b), _mm_set1_epi16((short)a)));
+}
+
+/* Two 32-byte pieces as one vector; the second may be absent (zero). */
+V5 __m512i a5_load2x32(const void *a, const void *b)
+{
+	const __m256i lo = _mm256_loadu_si256((const __m256i *)a);
+
+	if (b == NULL)
+		return _mm512_zextsi256_si512(lo);
+	return _mm512_inserti64x4(_mm512_castsi256_si512(lo),
+				  _mm256_loadu_si256((const __m256i *)b), 1);
+}
+
+/* The unsigned nibbles of two Q4 blocks' qs (16 bytes each): [a lo, a hi, b lo, b hi]. */
+V5 __m512i a5_nib2(const uint8_t *a, const uint8_t *b)
+{
+	const __m128i la = _mm_loadu_si128((const __m128i *)a);
+	const __m128i lb = b ? _mm_loadu_si128((const __m128i *)b) : _mm_setzero_si128();
+	const __m256i ab = _mm256_inserti128_si256(_mm256_castsi128_si256(la), lb, 1);
+	const __m512i aabb = _mm512_permutexvar_epi64(_mm512_set_epi64(3, 2, 3, 2, 1, 0, 1, 0),
+						      _mm512_castsi256_si512(ab));
+	const __m512i sh = _mm512_set_epi64(0x0004000400040004LL, 0x0004000400040004LL, 0, 0,
+					    0x0004000400040004LL, 0x0004000400040004LL, 0, 0);
+
+	return _mm512_and_si512(_mm512_srlv_epi16(aabb, sh), _mm512_set1_epi8(0x0F));
+}
+
+/* Activation pairs of Q8_0 (or Q8_1: qs at offset 4) blocks: quants, scales, and -off*sum. */
+struct a5_xpair {
+	__m512i q, nsum;
+	__m512 d;
+};
+
+enum a5_wkind { a5_WK_Q8_0, a5_WK_Q4_0, a5_WK_Q5_0, a5_WK_Q4_1 };
+
+V5 void a5_xpair_load(struct a5_xpair *o, enum a5_wkind kind, const void *row, int64_t p, int two)
+{
+	if (kind == a5_WK_Q4_1) {
+		const struct blk_q8_1 *a = (const struct blk_q8_1 *)row + 2 * p, *b = a + 1;
+
+		o->q = a5_load2x32(a->qs, two ? b->qs : NULL);
+		o->d = a5_scale2(a->d, two ? b->d : 0);
+		o->nsum = _mm512_setzero_si512();
+	} else {
+		const struct blk_q8_0 *a = (const struct blk_q8_0 *)row + 2 * p, *b = a + 1;
+		const char off = kind == a5_WK_Q8_0 ? (char)0x80 : kind == a5_WK_Q4_0 ? 8 : 16;
+
+		o->q = a5_load2x32(a->qs, two ? b->qs : NULL);
+		o->d = a5_scale2(a->d, two ? b->d : 0);
+		o->nsum = _mm512_sub_epi32(
+		    _mm512_setzero_si512(),
+		    _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(off), o->q));
+	}
+}
+
+/* Weight pairs: unsigned quants, scales (and Q4_1's mins as [m_a, 0 x 7, m_b, 0 x 7]). */
+struct a5_wpair {
+	__m512i q;
+	__m512 d, m;
+};
+
+V5 void a5_wpair_load(struct a5_wpair *o, enum a5_wkind kind, const void *row, int64_t p, int two)
+{
+	switch (kind) {
+	case a5_WK_Q8_0: {
+		const struct blk_q8_0 *a = (const struct blk_q8_0 *)row + 2 * p, *b = a + 1;
+
+		o->q = _mm512_xor_si512(a5_load2x32(a->qs, two ? b->qs : NULL),
+					_mm512_set1_epi8((char)0x80));
+		o->d = a5_scale2(a->d, two ? b->d : 0);
+		break;
+	}
+	case a5_WK_Q4_0: {
+		const struct blk_q4_0 *a = (const struct blk_q4_0 *)row + 2 * p, *b = a + 1;
+
+		o->q = a5_nib2(a->qs, two ? b->qs : NULL);
+		o->d = a5_scale2(a->d, two ? b->d : 0);
+		break;
+	}
+	case a5_WK_Q5_0: {
+		const struct blk_q5_0 *a = (const struct blk_q5_0 *)row + 2 * p, *b = a + 1;
+		uint32_t ha, hb = 0;
+
+		memcpy(&ha, a->qh, 4);
+		if (two)
+			memcpy(&hb, b->qh, 4);
+		o->q = a5_nib2(a->qs, two ? b->qs : NULL);
+		o->q = _mm512_mask_add_epi8(o->q, (__mmask64)ha | ((__mmask64)hb << 32), o->q,
+					    _mm512_set1_epi8(16));
+		o->d = a5_scale2(a->d, two ? b->d : 0);
+		break;
+	}
+	case a5_WK_Q4_1: {
+		const struct blk_q4_1 *a = (const struct blk_q4_1 *)row + 2 * p, *b = a + 1;
+
+		o->q = a5_nib2(a->qs, two ? b->qs : NULL);
+		o->d = a5_scale2(a->d, two ? b->d : 0);
+		o->m = a5_scale2(a->m, two ? b->m : 0);
+		break;
+	}
+	}
+}
+
+/* Q8_1 block sums s as [s_a, 0 x 7, s_b, 0 x 7]. */
+V5 __m512 a5_xsum2(const void *row, int64_t p, int two)
+{
+	const struct blk_q8_1 *a = (const struct blk_q8_1 *)row + 2 * p, *b = a + 1;
+	const __m128i lo = _mm_cvtsi32_si128(a->s), hi = _mm_cvtsi32_si128(two ? b->s : 0);
+
+	return _mm512_cvtph_ps(_mm256_set_m128i(hi, lo));
+}
+
+V5 void a5_tile_q32(enum a5_wkind kind, int64_t k, const void *w, size_t wrb, const void *x,
+		    size_t xrb, float *out, int64_t ld, const int nr, const int nc)
+{
+	const int64_t nb = k / 32, np = (nb + 1) / 2;
+	const size_t bsz = kind == a5_WK_Q8_0	? 34
+			   : kind == a5_WK_Q4_0 ? 18
+			   : kind == a5_WK_Q5_0 ? 22
+						: 20;
+	__m512 acc[MR][MC], accm[MR][MC];
+	int64_t p;
+	int r, c;
+
+	for (r = 0; r < nr; r++)
+		for (c = 0; c < nc; c++) {
+			acc[r][c] = _mm512_setzero_ps();
+			accm[r][c] = _mm512_setzero_ps();
+		}
+	for (p = 0; p < np; p++) {
+		const int two = 2 * p + 1 < nb;
+		struct a5_xpair xp[MC];
+		__m512 xs[MC];
+
+		for (c = 0; c < nc; c++) {
+			a5_xpair_load(&xp[c], kind, ROW(x, c, xrb), p, two);
+			if (kind == a5_WK_Q4_1)
+				xs[c] = a5_xsum2(ROW(x, c, xrb), p, two);
+		}
+		for (r = 0; r < nr; r++) {
+			struct a5_wpair wp;
+
+			kern_prefetch(ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)p * 2 * bsz, 2 * bsz);
+			a5_wpair_load(&wp, kind, ROW(w, r, wrb), p, two);
+			for (c = 0; c < nc; c++) {
+				const __m512i s = _mm512_dpbusd_epi32(xp[c].nsum, wp.q, xp[c].q);
+
+				acc[r][c] = _mm512_fmadd_ps(_mm512_mul_ps(wp.d, xp[c].d),
+							    _mm512_cvtepi32_ps(s), acc[r][c]);
+				if (kind == a5_WK_Q4_1)
+					accm[r][c] = _mm512_fmadd_ps(wp.m, xs[c], accm[r][c]);
+			}
+		}
+	}
+	for (r = 0; r < nr; r++)
+		for (c = 0; c < nc; c++) {
+			float v = _mm512_reduce_add_ps(acc[r][c]);
+
+			if (kind == a5_WK_Q4_1)
+				v = _mm_cvtss_f32(_mm_add_ss(
+				    _mm_set_ss(v), _mm_set_ss(_mm512_reduce_add_ps(accm[r][c]))));
+			out[c * ld + r] = v;
+		}
+}
+
+V5 void a5_q8_0_impl(int64_t k, const void *w, size_t wrb, const void *x, size_t xrb, float *out,
+		     int64_t ld, const int nr, const int nc)
+{
+	a5_tile_q32(a5_WK_Q8_0, k, w, wrb, x, xrb, out, ld, nr, nc);
+}
+
+V5 void a5_q4_0_impl(int64_t k, const void *w, size_t wrb, const void *x, size_t xrb, float *out,
+		     int64_t ld, const int nr, const int nc)
+{
+	a5_tile_q32(a5_WK_Q4_0, k, w, wrb, x, xrb, out, ld, nr, nc);
+}
+
+V5 void a5_q5_0_impl(int64_t k, const void *w, size_t wrb, const void *x, size_t xrb, float *out,
+		     int64_t ld, const int nr, const int nc)
+{
+	a5_tile_q32(a5_WK_Q5_0, k, w, wrb, x, xrb, out, ld, nr, nc);
+}
+
+V5 void a5_q4_1_impl(int64_t k, const void *w, size_t wrb, const void *x, size_t xrb, float *out,
+		     int64_t ld, const int nr, const int nc)
+{
+	a5_tile_q32(a5_WK_Q4_1, k, w, wrb, x, xrb, out, ld, nr, nc);
+}
+
+/* ---- K-quants against Q8_K: 64 quants per vector, maddubs then vpdpwssd with the scales ---- */
+
+enum a5_kkind { a5_KK_Q4, a5_KK_Q5, a5_KK_Q6 };
+
+/* One weight row's super-block, decoded: 4 x 64 unsigned quants, 16-bit scales matching the
+ * maddubs pairs, the 16-bit values multiplying the activation bsums, and d (dmin). */
+struct a5_krow {
+	__m512i q[4], sc[4];
+	__m256i m16;
+	float d, dmin;
+};
+
+/* ggml's 12-byte scale unpacking: bytes 0-7 scales, 8-15 mins. */
+static inline void a5_k4_unpack(const uint8_t *sc12, uint32_t utmp[4])
+{
+	const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+	uint32_t uaux;
+
+	memcpy(utmp, sc12, 12);
+	utmp[3] = ((utmp[2] >> 4) & kmask2) | (((utmp[1] >> 6) & kmask3) << 4);
+	uaux = utmp[1] & kmask1;
+	utmp[1] = (utmp[2] & kmask2) | (((utmp[0] >> 6) & kmask3) << 4);
+	utmp[2] = uaux;
+	utmp[0] &= kmask1;
+}
+
+V5 void a5_krow_load(struct a5_krow *o, enum a5_kkind kind, const void *row, int64_t b)
+{
+	const __m512i m4 = _mm512_set1_epi8(0x0F);
+	int j;
+
+	if (kind == a5_KK_Q6) {
+		const struct blk_q6_K *p = (const struct blk_q6_K *)row + b;
+		const __m256i s16 =
+		    _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)p->scales));
+		const __m512i m3 = _mm512_set1_epi8(0x30);
+		const __m512i shl = _mm512_set_epi64(0x0002000200020002LL, 0x0002000200020002LL,
+						     0x0002000200020002LL, 0x0002000200020002LL,
+						     0x0004000400040004LL, 0x0004000400040004LL,
+						     0x0004000400040004LL, 0x0004000400040004LL);
+		const __m512i shr =
+		    _mm512_set_epi64(0x0002000200020002LL, 0x0002000200020002LL,
+				     0x0002000200020002LL, 0x0002000200020002LL, 0, 0, 0, 0);
+		int h;
+
+		for (h = 0; h < 2; h++) {
+			const __m512i A = _mm512_loadu_si512(p->ql + 64 * h);
+			const __m512i H = _mm512_broadcast_i64x4(
+			    _mm256_loadu_si256((const __m256i *)(p->qh + 32 * h)));
+
+			o->q[2 * h] =
+			    _mm512_or_si512(_mm512_and_si512(A, m4),
+					    _mm512_and_si512(_mm512_sllv_epi16(H, shl), m3));
+			o->q[2 * h + 1] =
+			    _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(A, 4), m4),
+					    _mm512_and_si512(_mm512_srlv_epi16(H, shr), m3));
+		}
+		for (j = 0; j < 4; j++) {
+			/* 16-bit lane i of group j takes scale 4j + i / 8 */
+			const __m512i idx = _mm512_add_epi16(
+			    _mm512_set1_epi16((short)(4 * j)),
+			    _mm512_srli_epi16(_mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23,
+							       22, 21, 20, 19, 18, 17, 16, 15, 14,
+							       13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3,
+							       2, 1, 0),
+					      3));
+
+			o->sc[j] = _mm512_permutexvar_epi16(idx, _mm512_castsi256_si512(s16));
+		}
+		o->m16 = s16;
+		o->d = _cvtsh_ss(p->d);
+		o->dmin = 0;
+		return;
+	}
+
+	const uint8_t *qs, *sc12;
+	const uint8_t *qh = NULL;
+	kern_half d, dmin;
+	uint32_t utmp[4];
+
+	if (kind == a5_KK_Q5) {
+		const struct blk_q5_K *p = (const struct blk_q5_K *)row + b;
+
+		qs = p->qs;
+		qh = p->qh;
+		sc12 = p->scales;
+		d = p->d;
+		dmin = p->dmin;
+	} else {
+		const struct blk_q4_K *p = (const struct blk_q4_K *)row + b;
+
+		qs = p->qs;
+		sc12 = p->scales;
+		d = p->d;
+		dmin = p->dmin;
+	}
+	const __m512i sh = _mm512_set_epi64(0x0004000400040004LL, 0x0004000400040004LL,
+					    0x0004000400040004LL, 0x0004000400040004LL, 0, 0, 0, 0);
+	__m512i H = _mm512_setzero_si512();
+
+	if (qh != NULL)
+		H = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)qh));
+	for (j = 0; j < 4; j++) {
+		const __m512i v =
+		    _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(qs + 32 * j)));
+
+		o->q[j] = _mm512_and_si512(_mm512_srlv_epi16(v, sh), m4);
+		if (qh != NULL) {
+			const __m512i bit = _mm512_inserti64x4(
+			    _mm512_castsi256_si512(_mm256_set1_epi8((char)(1u << (2 * j)))),
+			    _mm256_set1_epi8((char)(1u << (2 * j + 1))), 1);
+
+			o->q[j] = _mm512_mask_add_epi8(o->q[j], _mm512_test_epi8_mask(H, bit),
+						       o->q[j], _mm512_set1_epi8(16));
+		}
+	}
+	a5_k4_unpack(sc12, utmp);
+	{
+		const __m128i s8 = _mm_loadl_epi64((const __m128i *)utmp);
+		const __m128i m8 = _mm_loadl_epi64((const __m128i *)(utmp + 2));
+		const __m512i s16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(s8));
+
+		for (j = 0; j < 4; j++) {
+			/* 16-bit lanes 0-15 take scale 2j, 16-31 scale 2j + 1 */
+			const __m512i idx = _mm512_inserti64x4(
+			    _mm512_castsi256_si512(_mm256_set1_epi16((short)(2 * j))),
+			    _mm256_set1_epi16((short)(2 * j + 1)), 1);
+
+			o->sc[j] = _mm512_permutexvar_epi16(idx, s16);
+		}
+		o->m16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
+	}
+	o->d = _cvtsh_ss(d);
+	o->dmin = _cvtsh_ss(dmin);
+}
+
+/*
+ * Per super-block and element: isum (16 x i32, exact) = sum of scale * q * x; Q6_K subtracts
+ * 32 * sum(scale * bsum) there; acc += d * isum; Q4_K/Q5_K then acc -= dmin * (mins * bsums,
+ * 8 x i32 in the low lanes).
+ */
+V5 void a5_tile_k(enum a5_kkind kind, int64_t k, const void *w, size_t wrb, const void *x,
+		  size_t xrb, float *out, int64_t ld, const int nr, const int nc)
+{
+	const int64_t nb = k / QK_K;
+	__m512 acc[MR][MC];
+	int64_t b;
+	int r, c, j;
+
+	for (r = 0; r < nr; r++)
+		for (c = 0; c < nc; c++)
+			acc[r][c] = _mm512_setzero_ps();
+	for (b = 0; b < nb; b++) {
+		struct a5_krow kr[MR];
+		__m512i isum[MR][MC];
+
+		for (r = 0; r < nr; r++) {
+			const size_t bsz = kind == a5_KK_Q4 ? 144 : kind == a5_KK_Q5 ? 176 : 210;
+
+			kern_prefetch(ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)b * bsz, bsz);
+			a5_krow_load(&kr[r], kind, ROW(w, r, wrb), b);
+			for (c = 0; c < nc; c++)
+				isum[r][c] = _mm512_setzero_si512();
+		}
+		for (c = 0; c < nc; c++) {
+			const struct blk_q8_K *xb = (const struct blk_q8_K *)ROW(x, c, xrb) + b;
+
+			for (j = 0; j < 4; j++) {
+				const __m512i xv = _mm512_loadu_si512(xb->qs + 64 * j);
+
+				for (r = 0; r < nr; r++)
+					isum[r][c] = _mm512_dpwssd_epi32(
+					    isum[r][c], _mm512_maddubs_epi16(kr[r].q[j], xv),
+					    kr[r].sc[j]);
+			}
+		}
+		for (c = 0; c < nc; c++) {
+			const struct blk_q8_K *xb = (const struct blk_q8_K *)ROW(x, c, xrb) + b;
+			const __m256i bs = _mm256_loadu_si256((const __m256i *)xb->bsums);
+
+			for (r = 0; r < nr; r++) {
+				const __m512i mb =
+				    _mm512_zextsi256_si512(_mm256_madd_epi16(bs, kr[r].m16));
+				const __m512 d = _mm512_set1_ps(kr[r].d * xb->d);
+
+				if (kind == a5_KK_Q6) {
+					const __m512i s =
+					    _mm512_sub_epi32(isum[r][c], _mm512_slli_epi32(mb, 5));
+
+					acc[r][c] =
+					    _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s), acc[r][c]);
+				} else {
+					const __m512 dm = _mm512_set1_ps(kr[r].dmin * xb->d);
+
+					acc[r][c] = _mm512_fmadd_ps(
+					    d, _mm512_cvtepi32_ps(isum[r][c]), acc[r][c]);
+					acc[r][c] =
+					    _mm512_fnmadd_ps(dm, _mm512_cvtepi32_ps(mb), acc[r][c]);
+				}
+			}
+		}
+	}
+	for (r = 0; r < nr; r++)
+		for (c = 0; c < nc; c++)
+			out[c * ld + r] = _mm512_reduce_add_ps(acc[r][c]);
+}
+
+V5 void a5_q4_K_impl(int64_t k, const void *w, size_t wrb, const void *x, size_t xrb, float *out,
+		     int64_t ld, const int nr, const int nc)
+{
+	a5_tile_k(a5_KK_Q4, k, w, wrb, x, xrb, out, ld, nr, nc);
+}
+
+V5 void a5_q5_K_impl(int64_t k, const void *w, size_t wrb, const void *x, size_t xrb, float *out,
+		     int64_t ld, const int nr, const int nc)
+{
+	a5_tile_k(a5_KK_Q5, k, w, wrb, x, xrb, out, ld, nr, nc);
+}
+
+V5 void a5_q6_K_impl(int64_t k, const void *w, size_t wrb, const void *x, size_t xrb, float *out,
+		     int64_t ld, const int nr, const int nc)
+{
+	a5_tile_k(a5_KK_Q6, k, w, wrb, x, xrb, out, ld, nr, nc);
+}
+
+/* ---- instantiation ------------------------------------------------------------------------ */
+
+#define a5_TILE_CASE(impl, R, C)                                                                   \
+	case (R)*8 + (C):                                                                          \
+		impl(k, w, wrb, x, xrb, out, ld, R, C);                                            \
+		break;
+#define a5_TILE_ROW(impl, R)                                                                       \
+	a5_TILE_CASE(impl, R, 1) a5_TILE_CASE(impl, R, 2) a5_TILE_CASE(impl, R, 3)                 \
+	    a5_TILE_CASE(impl, R, 4)
+#define a5_DEFINE_TILE(name, impl, attr)                                                           \
+	static attr void name(int64_t k, const void *w, size_t wrb, const void *x, size_t xrb,     \
+			      float *out, int64_t ld, int nr, int nc)                              \
+	{                                                                                          \
+		switch (nr * 8 + nc) {                                                             \
+			a5_TILE_ROW(impl, 1) a5_TILE_ROW(impl, 2) a5_TILE_ROW(impl, 3)             \
+			    a5_TILE_ROW(impl, 4) default : break;                                  \
+		}                                                                                  \
+	}                                                                                          \
+	KERN_DOT_FROM_TILE(name##_dot, name)
+
+a5_DEFINE_TILE(a5_tile_f32, a5_f32_impl, F5_OUTER)
+    a5_DEFINE_TILE(a5_tile_f16, a5_f16_impl, F5_OUTER)
+	a5_DEFINE_TILE(a5_tile_bf16, a5_bf16_impl, F5_OUTER) a5_DEFINE_TILE(a5_tile_q8_0,
+									    a5_q8_0_impl, V5_OUTER)
+	    a5_DEFINE_TILE(a5_tile_q4_0, a5_q4_0_impl, V5_OUTER)
+		a5_DEFINE_TILE(a5_tile_q5_0, a5_q5_0_impl, V5_OUTER)
+		    a5_DEFINE_TILE(a5_tile_q4_1, a5_q4_1_impl, V5_OUTER)
+			a5_DEFINE_TILE(a5_tile_q4_K, a5_q4_K_impl, V5_OUTER)
+			    a5_DEFINE_TILE(a5_tile_q5_K, a5_q5_K_impl, V5_OUTER)
+				a5_DEFINE_TILE(a5_tile_q6_K, a5_q6_K_impl, V5_OUTER)
+
+				    void kern_ops_avx512(struct kern_ops tab[GGUF_GGML_TYPE_COUNT],
+							 int vnni)
+{
+	tab[GGUF_GGML_F32] = (struct kern_ops){a5_tile_f32, a5_tile_f32_dot};
+	tab[GGUF_GGML_F16] = (struct kern_ops){a5_tile_f16, a5_tile_f16_dot};
+	tab[GGUF_GGML_BF16] = (struct kern_ops){a5_tile_bf16, a5_tile_bf16_dot};
+	if (!vnni)
+		return;
+	tab[GGUF_GGML_Q8_0] = (struct kern_ops){a5_tile_q8_0, a5_tile_q8_0_dot};
+	tab[GGUF_GGML_Q4_0] = (struct kern_ops){a5_tile_q4_0, a5_tile_q4_0_dot};
+	tab[GGUF_GGML_Q5_0] = (struct kern_ops){a5_tile_q5_0, a5_tile_q5_0_dot};
+	tab[GGUF_GGML_Q4_1] = (struct kern_ops){a5_tile_q4_1, a5_tile_q4_1_dot};
+	tab[GGUF_GGML_Q4_K] = (struct kern_ops){a5_tile_q4_K, a5_tile_q4_K_dot};
+	tab[GGUF_GGML_Q5_K] = (struct kern_ops){a5_tile_q5_K, a5_tile_q5_K_dot};
+	tab[GGUF_GGML_Q6_K] = (struct kern_ops){a5_tile_q6_K, a5_tile_q6_K_dot};
+}

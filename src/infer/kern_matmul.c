@@ -1,0 +1,42 @@
+/*
+ * kern_matmul.c — the matrix multiply: walks [r0, r1) x [0, m) in tiles of the chosen ISA's
+ * kernels, weight rows outermost so a group of KERN_TILE_R rows stays in L1 while every
+ * activation row passes over it.
+ *
+ * Owns: the traversal order only; the arithmetic of an element is its ISA's tile, the same for
+ * every tile shape, so results do not depend on r0, r1 or m. Never: writes outside
+ * out[i * ld_out + r] for r in [r0, r1), i in [0, m).
+ */
+#include "infer/kern_impl.h"
+#include "infer/kernels.h"
+
+void kern_mul_mat_isa(enum kern_isa isa, uint32_t wtype, const void *W, size_t w_row_bytes,
+		      int64_t k, int64_t r0, int64_t r1, const void *X, size_t x_row_bytes,
+		      int64_t m, float *out, int64_t ld_out)
+{
+	const struct kern_ops *o = kern_ops_get(wtype, isa);
+	const char *w = W, *x = X;
+	int64_t r, c;
+
+	if (o == NULL || r1 <= r0 || m <= 0)
+		return;
+	for (r = r0; r < r1; r += KERN_TILE_R) {
+		const int nr = (int)(r1 - r < KERN_TILE_R ? r1 - r : KERN_TILE_R);
+
+		for (c = 0; c < m; c += KERN_TILE_C) {
+			const int nc = (int)(m - c < KERN_TILE_C ? m - c : KERN_TILE_C);
+
+			o->tile(k, w + (size_t)r * w_row_bytes, w_row_bytes,
+				x + (size_t)c * x_row_bytes, x_row_bytes, out + c * ld_out + r,
+				ld_out, nr, nc);
+		}
+	}
+}
+
+void kern_mul_mat(uint32_t wtype, const void *W, size_t w_row_bytes, int64_t k, int64_t r0,
+		  int64_t r1, const void *X, size_t x_row_bytes, int64_t m, float *out,
+		  int64_t ld_out)
+{
+	kern_mul_mat_isa(kern_active_isa(), wtype, W, w_row_bytes, k, r0, r1, X, x_row_bytes, m,
+			 out, ld_out);
+}
