@@ -25,6 +25,7 @@ struct infer_hparams {
 	int rope_neox; /* 1 for NEOX-style rotation (qwen2, qwen3) */
 	int tied_output;
 	uint64_t n_params, weight_bytes;
+	uint32_t n_rot; /* rotated dimensions per head (rope.dimension_count, default head_dim) */
 };
 
 /* Loads and validates (gguf_open) a model. On error returns -1 with a message in err. */
@@ -59,5 +60,10 @@ void infer_ctx_truncate(struct infer_ctx *c, uint32_t n);
  */
 int infer_forward(struct infer_ctx *c, const int32_t *tokens, uint32_t n, float *logits,
 		  char *err, size_t errlen);
+/* The same, writing the logits of every token: logits[i * n_vocab ...] for i < n. */
+int infer_forward_all(struct infer_ctx *c, const int32_t *tokens, uint32_t n, float *logits,
+		      char *err, size_t errlen);
+/* The context's resolved parameters (n_ctx, n_batch, kv, n_threads after defaults). */
+void infer_ctx_params_get(const struct infer_ctx *c, struct infer_ctx_params *p);
 
 #endif
