@@ -19,6 +19,7 @@ static const struct subcommand subcommands[] = {
     {"status", status_main, "show each daemon's health"},
     {"audit", audit_main, "append to, verify, tail and prove the tamper-evident audit log"},
     {"gguf", gguf_main, "inspect and validate a GGUF model file; tokenize text with its vocabulary"},
+    {"run", run_main, "generate text from a GGUF model, one shot, streamed to the terminal"},
 };
 
 static void usage(FILE *f)

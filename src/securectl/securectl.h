@@ -17,6 +17,7 @@ int status_main(int argc, char **argv);
 int audit_main(int argc, char **argv);
 int gguf_main(int argc, char **argv);          /* gguf.c: inspect, and dispatch of tokenize */
 int gguf_tokenize_main(int argc, char **argv); /* gguf_tokenize.c */
+int run_main(int argc, char **argv);           /* run.c */
 
 /* True when argv holds -h or --help (before any "--"). */
 int securectl_wants_help(int argc, char **argv);

@@ -1,0 +1,103 @@
+#!/bin/sh
+# bench/infer/run.sh — the engine's speed on bench-llama-0.8b-shaped models (the workload of
+# ../shared/llamacpp-ref/BASELINE.md) beside this machine's memory read bandwidth.
+#
+# Writes F16, Q8_0, Q4_0 and Q4_K (Q4_K_M recipe) models with tools/gen_model into a temp dir
+# (deleted at the end, one model on disk at a time), then with `securectl run --json` measures
+# pp128 (a 128-token prompt, one batch) and tg64 (64 single-token steps) at 1 and 2 threads,
+# and prints tg as a fraction of its ceiling (read bandwidth / weight bytes read per token,
+# i.e. all tensors but token_embd) and the peak RSS. Prints figures; never fails.
+# Environment: BUILD (default build), TYPES (default "F16 Q8_0 Q4_0 Q4_K"), THREADS ("1 2"),
+# REPS (runs per figure, the best is kept; default 2), BENCH_TMP (default /tmp).
+BUILD=${BUILD:-build}
+TYPES=${TYPES:-"F16 Q8_0 Q4_0 Q4_K"}
+THREADS=${THREADS:-"1 2"}
+REPS=${REPS:-2}
+GEN=$BUILD/tools/gen_model
+CTL=$BUILD/securectl
+BW=$BUILD/bench/infer/bandwidth
+PY=/usr/bin/python3
+
+for f in "$GEN" "$CTL" "$BW" "$PY"; do
+	if [ ! -x "$f" ]; then
+		echo "bench/infer: $f is missing (make BUILD=$BUILD first); skipped"
+		exit 0
+	fi
+done
+TMP=$(mktemp -d "${BENCH_TMP:-/tmp}/secai-bench-infer.XXXXXX") || exit 0
+trap 'rm -rf "$TMP"' EXIT
+trap 'rm -rf "$TMP"; exit 1' INT TERM
+
+# json FIELD.PATH < file: one value out of securectl's JSON
+json() {
+	"$PY" -c 'import json,sys
+d=json.load(sys.stdin)
+for k in sys.argv[1].split("."): d=d[k]
+print(d)' "$1"
+}
+
+# best of REPS for a timing field of `securectl run --json ARGS`; peak RSS to $TMP/rss.txt
+best() {
+	field=$1
+	shift
+	b=0
+	i=0
+	while [ "$i" -lt "$REPS" ]; do
+		if "$CTL" run "$@" >"$TMP/out.json" 2>"$TMP/err.txt"; then
+			v=$(json "timings.$field" <"$TMP/out.json")
+			json timings.peak_rss_kb <"$TMP/out.json" >>"$TMP/rss.txt"
+			b=$(echo "$v $b" | awk '{ m = $2; if ($1 > $2) m = $1; print m }')
+		else
+			echo "  securectl run failed: $(head -c 300 "$TMP/err.txt")" >&2
+		fi
+		i=$((i + 1))
+	done
+	printf '%.2f' "$b"
+}
+
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')," \
+	"$(nproc) cores; flags: $(grep -o -m3 'avx512_vnni\|amx_int8\|avx512f' /proc/cpuinfo |
+		sort -u | tr '\n' ' ')"
+for t in $THREADS; do
+	bw=$("$BW" "$t" 1024 | sed -n 's/.*read_gbs=\([0-9.]*\).*/\1/p')
+	eval "BW_$t=\${bw:-0}"
+	echo "memory read bandwidth, $t thread(s): ${bw:-?} GB/s (1 GiB array, best of 5)"
+done
+
+# "a a ... a" (127 words) -> <s> + 127 tokens of the synthetic vocabulary = 128 prompt tokens
+PROMPT=$(awk 'BEGIN { printf "a"; for (i = 1; i < 127; i++) printf " a"; }')
+
+printf '\n%-6s %8s %9s %8s %9s %9s %9s %12s %16s %10s\n' quant "file MB" "wt MB/tok" \
+	"pp t=1" "pp t=2" "tg t=1" "tg t=2" "ceil t=1/2" "tg % ceil t=1/2" "peak RSS"
+for q in $TYPES; do
+	M=$TMP/bench-$q.gguf
+	if ! stats=$("$GEN" --preset bench-llama-0.8b --type "$q" --stats "$M"); then
+		echo "$q: gen_model failed"
+		continue
+	fi
+	fb=$(echo "$stats" | sed -n 's/.*file_bytes=\([0-9]*\).*/\1/p')
+	wb=$(echo "$stats" | sed -n 's/.*weight_bytes_per_token=\([0-9]*\).*/\1/p')
+	n=$("$CTL" run "$M" --json --greedy --max-tokens 1 "$PROMPT" 2>/dev/null |
+		json timings.prompt_n 2>/dev/null)
+	[ "$n" = 128 ] || echo "  note: the pp prompt is $n tokens, not 128"
+	: >"$TMP/rss.txt"
+	PP1=- PP2=- TG1=- TG2=- C1=- C2=- F1=- F2=-
+	for t in $THREADS; do
+		pp=$(best prompt_per_second "$M" --json --greedy --threads "$t" --ctx 512 \
+			--max-tokens 1 "$PROMPT")
+		tg=$(best predicted_per_second "$M" --json --greedy --threads "$t" --ctx 512 \
+			--max-tokens 65 --ignore-eos "a")
+		eval "bw=\$BW_$t"
+		ceil=$(echo "$bw $wb" | awk '{ c = 0; if ($2 > 0) c = $1 * 1e9 / $2; printf "%.1f", c }')
+		frac=$(echo "$tg $ceil" | awk '{ f = 0; if ($2 > 0) f = 100 * $1 / $2; printf "%.0f%%", f }')
+		eval "PP$t=\$pp TG$t=\$tg C$t=\$ceil F$t=\$frac"
+	done
+	printf '%-6s %8.0f %9.0f %8s %9s %9s %9s %12s %16s %8.0fMB\n' "$q" \
+		"$(echo "$fb" | awk '{print $1/1e6}')" "$(echo "$wb" | awk '{print $1/1e6}')" \
+		"$PP1" "$PP2" "$TG1" "$TG2" "$C1/$C2" "$F1/$F2" \
+		"$(awk '{ if ($1 > m) m = $1 } END { print m / 1e3 }' "$TMP/rss.txt")"
+	rm -f "$M"
+done
+echo "(pp = prompt tokens/s over 128 tokens, tg = generation tokens/s over 64 steps; ceiling ="
+echo " read bandwidth / weight bytes per token; llama.cpp's figures: ../shared/llamacpp-ref/BASELINE.md)"
+exit 0
