@@ -17,7 +17,15 @@ int status_main(int argc, char **argv);
 int audit_main(int argc, char **argv);
 int gguf_main(int argc, char **argv);          /* gguf.c: inspect, and dispatch of tokenize */
 int gguf_tokenize_main(int argc, char **argv); /* gguf_tokenize.c */
+int scan_main(int argc, char **argv);          /* scan.c: model scanners */
+int verify_blob_main(int argc, char **argv);   /* verify_blob.c: cosign signature / bundle */
+int verify_model_main(int argc, char **argv);  /* verify_model.c: OpenSSF model signing */
 int run_main(int argc, char **argv);           /* run.c */
+
+/* verify_blob.c: prints a signature report and verdict line (or the JSON report); returns st
+ * (an enum sig_status, which is also the exit code). Used by verify-blob and verify-model. */
+struct scan_report;
+int verify_print_result(const struct scan_report *r, int st, const char *target, int json);
 
 /* True when argv holds -h or --help (before any "--"). */
 int securectl_wants_help(int argc, char **argv);
