@@ -11,7 +11,7 @@
 #   src/lib/**.c             -> $(BUILD)/libsecai.a, linked into everything
 #   src/securectl/*.c        -> $(BUILD)/securectl
 #   src/<name>/*.c           -> $(BUILD)/secai-<name>   (when src/<name>/main.c exists)
-#   src/infer/*.c but main.c -> the inference engine, linked into securectl and secai-infer
+#   src/infer/*.c but main.c, srv_*.c -> the inference engine, linked into securectl too
 #   tools/<name>.c           -> $(BUILD)/tools/<name>   (generators used by tests and `up`)
 #   tests/<dir>/test_*.c     -> $(BUILD)/tests/<dir>/test_*  (cmocka; links src/<dir>/*.c but main.c)
 #   fuzz/fuzz_<name>.c       -> build/fuzz/fuzz_<name>  (libFuzzer; seeds in fuzz/corpus/<name>/)
@@ -50,7 +50,7 @@ LIB_A     := $(BUILD)/libsecai.a
 
 PROG_DIRS := $(filter-out lib,$(notdir $(patsubst %/main.c,%,$(wildcard src/*/main.c))))
 # The inference engine (src/infer/ but main.c) is linked into securectl too (`securectl run`).
-ENGINE_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %/main.c,$(wildcard src/infer/*.c)))
+ENGINE_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %/main.c src/infer/srv_%.c,$(wildcard src/infer/*.c)))
 prog_name  = $(if $(filter securectl,$(1)),securectl,secai-$(1))
 PROGS     := $(foreach d,$(PROG_DIRS),$(BUILD)/$(call prog_name,$(d)))
 

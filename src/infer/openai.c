@@ -182,6 +182,10 @@ int oai_parse_request(const char *body, size_t len, int chat, struct oai_request
 				    "'stream_options' must be {\"include_usage\": bool}");
 		r->include_usage = json_is_true(iu);
 	}
+	v = json_object_get(root, "ignore_eos"); /* llama-server's extension (benches, tests) */
+	if (v != NULL && !json_is_boolean(v) && !json_is_null(v))
+		return fail(err, errlen, param, "ignore_eos", "'ignore_eos' must be a boolean");
+	r->ignore_eos = json_is_true(v);
 	long mt = -1, mct = -1, n = 1;
 	if (get_int(root, "max_tokens", 1, 1 << 20, &mt, err, errlen, param) ||
 	    get_int(root, "max_completion_tokens", 1, 1 << 20, &mct, err, errlen, param) ||

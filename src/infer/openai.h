@@ -28,6 +28,7 @@ struct oai_request {
 	const char *prompt;        /* completions */
 	const char *model;         /* as requested (informational) */
 	int stream, include_usage;
+	int ignore_eos;            /* keep generating past end-of-generation tokens */
 	long max_tokens;           /* -1: until end of generation or the context is full */
 	double temperature, top_p, min_p, repeat_penalty, presence_penalty, frequency_penalty;
 	long top_k;

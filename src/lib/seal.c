@@ -40,6 +40,7 @@ static const int seal_allowed[] = {
     SCMP_SYS(getrlimit), SCMP_SYS(prlimit64), SCMP_SYS(sysinfo), SCMP_SYS(uname),
     SCMP_SYS(getrusage), SCMP_SYS(times), SCMP_SYS(tgkill), SCMP_SYS(tkill),
     SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
+    SCMP_SYS(rt_sigtimedwait), /* sigwait: how main waits for SIGTERM */
     SCMP_SYS(sigaltstack), SCMP_SYS(restart_syscall), SCMP_SYS(exit), SCMP_SYS(exit_group),
     /* time and randomness */
     SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres), SCMP_SYS(gettimeofday), SCMP_SYS(time),

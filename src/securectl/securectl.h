@@ -21,6 +21,7 @@ int scan_main(int argc, char **argv);          /* scan.c: model scanners */
 int verify_blob_main(int argc, char **argv);   /* verify_blob.c: cosign signature / bundle */
 int verify_model_main(int argc, char **argv);  /* verify_model.c: OpenSSF model signing */
 int run_main(int argc, char **argv);           /* run.c */
+int chat_main(int argc, char **argv);          /* chat.c */
 
 /* verify_blob.c: prints a signature report and verdict line (or the JSON report); returns st
  * (an enum sig_status, which is also the exit code). Used by verify-blob and verify-model. */

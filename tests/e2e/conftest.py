@@ -1,8 +1,10 @@
 """Fixtures for secai's end-to-end tests: real binaries, real daemons, Unix sockets and
 loopback ports in a fresh state directory per test. Binaries come from $SECAI_BUILD
 (scripts/run-tests.sh sets it; default build/asan), reference data from $SECAI_SHARED."""
+import http.client
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -113,3 +115,73 @@ def shared():
     if not os.path.isdir(SHARED):
         pytest.skip(f"reference data not found at {SHARED} (set SECAI_SHARED)")
     return SHARED
+
+
+def sha256(path):
+    r = subprocess.run(["sha256sum", path], capture_output=True, text=True, check=True)
+    return r.stdout.split()[0]
+
+
+class Infer:
+    """One secai-infer process on an ephemeral loopback port."""
+
+    def __init__(self, home, model, *extra, sha=None, wait=True):
+        self.home = str(home)
+        os.makedirs(self.home, exist_ok=True)
+        self.env = dict(os.environ, SECAI_HOME=self.home, SECAI_LOG_LEVEL="info")
+        self.env.pop("SECAI_CONFIG", None)
+        self.errpath = os.path.join(self.home, "infer.log")
+        self.err = open(self.errpath, "w")
+        self.p = subprocess.Popen(
+            [binary("secai-infer"), "--model", model, "--sha256", sha or sha256(model),
+             "--port", "0", *extra],
+            env=self.env, stdout=subprocess.PIPE, stderr=self.err, text=True)
+        self.port = None
+        if wait:
+            line = self.p.stdout.readline()
+            m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+            assert m, f"no listening line: {line!r}\n{self.log()}"
+            self.port = int(m.group(1))
+
+    def log(self):
+        self.err.flush()
+        return open(self.errpath).read()
+
+    def conn(self, timeout=60):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def request(self, method, path, body=None, headers=None, raw=None):
+        c = self.conn()
+        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        h = {"Content-Type": "application/json"} if data is not None else {}
+        h.update(headers or {})
+        c.request(method, path, body=data, headers=h)
+        r = c.getresponse()
+        payload = r.read()
+        c.close()
+        return r.status, r.getheader("Content-Type"), payload
+
+    def json(self, method, path, body=None, **kw):
+        status, ctype, payload = self.request(method, path, body, **kw)
+        return status, json.loads(payload)
+
+    def metrics(self):
+        status, _, payload = self.request("GET", "/metrics")
+        assert status == 200
+        out = {}
+        for line in payload.decode().splitlines():
+            if line and not line.startswith("#"):
+                k, v = line.rsplit(" ", 1)
+                out[k] = float(v)
+        return out
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+            self.p.wait(timeout=timeout)
+        return self.p.returncode
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
