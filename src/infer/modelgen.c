@@ -754,7 +754,11 @@ static int fill_tensor(int fd, uint64_t data_off, const struct modelgen_params *
 
 		nr = rows - r0 < per ? rows - r0 : per;
 		for (i = 0; i < nr; i++) {
-			s = seed + (r0 + i) * 0x9e3779b97f4a7c15ull; /* a stream per row */
+			/* a stream per row, from a hashed start: seed + row alone would make row r
+			 * row r-1 shifted by one draw (splitmix64 steps by the same constant), and the
+			 * scanner rightly rejects such repeated blocks */
+			s = seed + r0 + i;
+			s = splitmix64(&s);
 			gen_row(t->type, &s, chunk + i * row_bytes, t->ne[0], mean, sd);
 		}
 		len = (size_t)(nr * row_bytes);

@@ -118,3 +118,15 @@ def test_gen_model_cli(tmp_path):
         _, out = run_json(path, "--greedy", "--max-tokens", "4", "--ignore-eos")
         assert len(out["generated_tokens"]) == 4
     assert os.path.getsize(str(tmp_path / "llama.gguf")) > 0
+
+
+@pytest.mark.parametrize("args", [["--preset", "demo"], ["--type", "Q4_0"], ["--type", "Q4_K"],
+                                  ["--type", "F16"], ["--arch", "qwen2", "--type", "Q8_0"]],
+                         ids=["demo", "q4_0", "q4_k", "f16", "qwen2-q8_0"])
+def test_generated_models_pass_the_scanner(tmp_path, args):
+    """The project's own models must pass its own static scan (the demo goes through the
+    quarantine): no repeated quant blocks, sane statistics."""
+    path = str(tmp_path / "m.gguf")
+    sh(binary("tools/gen_model"), *args, path)
+    r = sh(binary("securectl"), "scan", "--json", path, check=False)
+    assert r.returncode == 0, r.stdout
