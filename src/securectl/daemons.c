@@ -9,9 +9,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "audit_client.h"
 #include "json.h"
 #include "securectl/daemons.h"
+#include "securectl/demo.h"
 
 static void audit_endpoint(const struct secai_config *cfg, char *out, size_t outlen)
 {
@@ -43,8 +46,113 @@ static json_t *audit_probe(const struct secai_config *cfg)
 	return o;
 }
 
+static void infer_endpoint(const struct secai_config *cfg, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "http://%s:%d/v1", cfg->bind_address, cfg->infer.port);
+}
+
+struct body {
+	char data[65536];
+	size_t len;
+};
+
+static size_t body_write(char *p, size_t sz, size_t nm, void *arg)
+{
+	struct body *b = arg;
+	size_t n = sz * nm;
+
+	if (n > sizeof(b->data) - 1 - b->len)
+		return 0;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return n;
+}
+
+/* GET a small JSON document from a loopback daemon (1 s). NULL on any failure. */
+static json_t *get_json(const struct secai_config *cfg, int port, const char *path)
+{
+	char url[512], err[160];
+	struct body b;
+	long status = 0;
+	CURL *c = curl_easy_init();
+	json_t *o = NULL;
+
+	if (c == NULL)
+		return NULL;
+	b.len = 0;
+	b.data[0] = '\0';
+	snprintf(url, sizeof(url), "http://%s%s%s:%d%s", strchr(cfg->bind_address, ':') ? "[" : "",
+		 cfg->bind_address, strchr(cfg->bind_address, ':') ? "]" : "", port, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 1000L);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	if (status == 200)
+		o = json_parse_object(b.data, b.len, sizeof(b.data), err, sizeof(err));
+	return o;
+}
+
+static json_t *infer_probe(const struct secai_config *cfg)
+{
+	json_t *h = get_json(cfg, cfg->infer.port, "/health"), *m, *o;
+
+	if (h == NULL || strcmp(json_get_string(h, "status") ? json_get_string(h, "status") : "",
+				"ok") != 0) {
+		json_decref(h);
+		return json_pack("{s:b, s:s}", "healthy", 0, "error", "no answer on /health");
+	}
+	json_decref(h);
+	m = get_json(cfg, cfg->infer.port, "/v1/models");
+	json_t *d = json_array_get(json_object_get(m, "data"), 0);
+	o = json_pack("{s:b, s:s, s:s}", "healthy", 1, "model",
+		      json_get_string(d, "id") ? json_get_string(d, "id") : "?", "sha256",
+		      json_get_string(json_object_get(d, "meta"), "sha256")
+			  ? json_get_string(json_object_get(d, "meta"), "sha256")
+			  : "?");
+	json_decref(m);
+	return o;
+}
+
+/* The model infer serves: appliance.yaml's infer.model (infer checks its pin itself), else
+ * the demo model, admitted by demo.c, pinned by the hash computed there. */
+static int infer_prepare(const struct secai_config *cfg, struct daemon_args *a, char *err,
+			 size_t errlen)
+{
+	char path[4200], sha[65];
+
+	if (cfg->infer.model[0])
+		return 0;
+	if (demo_model_ensure(cfg, path, sizeof(path), sha, err, errlen) != 0)
+		return -1;
+	printf("secai: demo model %s\n        sha256 %s — format gate and static scan: clean\n",
+	       path, sha);
+	fflush(stdout);
+	return daemon_args_add(a, "--model") || daemon_args_add(a, path) ||
+			   daemon_args_add(a, "--sha256") || daemon_args_add(a, sha)
+		   ? -1
+		   : 0;
+}
+
+int daemon_args_add(struct daemon_args *a, const char *arg)
+{
+	if (a->argc >= DAEMON_MAX_ARGS || strlen(arg) >= sizeof(a->store[0]))
+		return -1;
+	snprintf(a->store[a->argc], sizeof(a->store[0]), "%s", arg);
+	a->argv[a->argc] = a->store[a->argc];
+	a->argc++;
+	a->argv[a->argc] = NULL;
+	return 0;
+}
+
 const struct daemon_desc daemon_table[] = {
-    {"audit", "secai-audit", audit_endpoint, audit_probe},
+    {"audit", "secai-audit", audit_endpoint, audit_probe, NULL},
+    {"infer", "secai-infer", infer_endpoint, infer_probe, infer_prepare},
 };
 const size_t daemon_count = sizeof(daemon_table) / sizeof(daemon_table[0]);
 

@@ -11,6 +11,14 @@
 
 #include "config.h"
 
+/* A daemon's command line, built by its prepare hook (argv[0] is the program). */
+#define DAEMON_MAX_ARGS 12
+struct daemon_args {
+	char *argv[DAEMON_MAX_ARGS + 1];
+	int argc;
+	char store[DAEMON_MAX_ARGS][4200];
+};
+
 struct daemon_desc {
 	const char *name;    /* "audit" */
 	const char *program; /* "secai-audit" */
@@ -18,7 +26,13 @@ struct daemon_desc {
 	void (*endpoint)(const struct secai_config *cfg, char *out, size_t outlen);
 	/* Health: returns a JSON object with at least {"healthy": bool}; never NULL. */
 	json_t *(*probe)(const struct secai_config *cfg);
+	/* Before start: fills extra arguments (may be NULL: none). Returns 0, or -1 with err. */
+	int (*prepare)(const struct secai_config *cfg, struct daemon_args *a, char *err,
+		       size_t errlen);
 };
+
+/* Appends one argument to a (at most DAEMON_MAX_ARGS). */
+int daemon_args_add(struct daemon_args *a, const char *arg);
 
 extern const struct daemon_desc daemon_table[];
 extern const size_t daemon_count;

@@ -53,6 +53,10 @@ int status_main(int argc, char **argv)
 				printf("  entries=%lld checkpoint=%lld",
 				       (long long)json_integer_value(json_object_get(st, "entries")),
 				       (long long)json_integer_value(json_object_get(st, "checkpoint_size")));
+			if (healthy && strcmp(d->name, "infer") == 0)
+				printf("  model=%s sha256=%.16s…",
+				       json_string_value(json_object_get(st, "model")),
+				       json_string_value(json_object_get(st, "sha256")));
 			if (!healthy)
 				printf("  (%s)", json_string_value(json_object_get(st, "error")));
 			printf("\n");

@@ -7,6 +7,7 @@
  * them all (SIGTERM, then SIGKILL after 10 s). --check stops after one end-to-end check.
  * Never: runs two supervisors on one state directory (run/up.lock), or binds off loopback.
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "audit_client.h"
+#include "json.h"
 #include "log.h"
 #include "securectl/ctl.h"
 #include "securectl/daemons.h"
@@ -26,11 +28,12 @@
 #include "statedir.h"
 
 #define MAX_DAEMONS 16
-#define HEALTH_TIMEOUT_S 20.0
+#define HEALTH_TIMEOUT_S 120.0 /* a large configured model takes a while to hash */
 
 struct child {
 	const struct daemon_desc *d;
 	char path[4096];
+	struct daemon_args args;
 	pid_t pid;
 	struct timespec started;
 	double backoff;
@@ -66,7 +69,7 @@ static int start_child(struct child *c)
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGINT, SIG_IGN); /* Ctrl-C goes to the supervisor, which stops us in order */
-		execl(c->path, c->d->program, (char *)NULL);
+		execv(c->path, c->args.argv);
 		fprintf(stderr, "securectl up: cannot run %s: %s\n", c->path, strerror(errno));
 		_exit(127);
 	}
@@ -95,39 +98,30 @@ static int wait_healthy(const struct secai_config *cfg, struct child *c)
 	return -1;
 }
 
+/* Stops the daemons in reverse start order, each fully before the next, so the audit daemon
+ * (started first) still records what the others say as they stop. */
 static void stop_all(struct child *ch, size_t n)
 {
-	double deadline = now_s() + 10.0;
-	int left;
+	for (size_t k = n; k-- > 0;) {
+		struct child *c = &ch[k];
+		double deadline = now_s() + 10.0;
+		int status;
 
-	for (size_t i = 0; i < n; i++)
-		if (ch[i].pid > 0)
-			kill(ch[i].pid, SIGTERM);
-	do {
-		left = 0;
-		for (size_t i = 0; i < n; i++) {
-			if (ch[i].pid <= 0)
-				continue;
-			int status;
-			if (waitpid(ch[i].pid, &status, WNOHANG) == ch[i].pid) {
-				log_info("%s stopped (%s %d)", ch[i].d->program,
-					 WIFEXITED(status) ? "exit" : "signal",
-					 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-				ch[i].pid = 0;
-			} else {
-				left++;
+		if (c->pid <= 0)
+			continue;
+		kill(c->pid, SIGTERM);
+		while (waitpid(c->pid, &status, WNOHANG) != c->pid) {
+			if (now_s() > deadline) {
+				log_warnx("%s did not stop in 10 s; killing it", c->d->program);
+				kill(c->pid, SIGKILL);
+				waitpid(c->pid, &status, 0);
+				break;
 			}
+			usleep(20000);
 		}
-		if (left)
-			usleep(50000);
-	} while (left && now_s() < deadline);
-	for (size_t i = 0; i < n; i++) {
-		if (ch[i].pid > 0) {
-			log_warnx("%s did not stop in 10 s; killing it", ch[i].d->program);
-			kill(ch[i].pid, SIGKILL);
-			waitpid(ch[i].pid, NULL, 0);
-			ch[i].pid = 0;
-		}
+		log_info("%s stopped (%s %d)", c->d->program, WIFEXITED(status) ? "exit" : "signal",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		c->pid = 0;
 	}
 }
 
@@ -162,6 +156,87 @@ static int self_check(const struct secai_config *cfg)
 	return rc == 0 ? 0 : -1;
 }
 
+struct reply {
+	char data[65536];
+	size_t len;
+};
+
+static size_t reply_write(char *p, size_t sz, size_t nm, void *arg)
+{
+	struct reply *b = arg;
+	size_t n = sz * nm;
+
+	if (n > sizeof(b->data) - 1 - b->len)
+		return 0;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return n;
+}
+
+/* The README's promise: `up` ends with a first answer from the model infer serves. */
+static int first_answer(const struct secai_config *cfg)
+{
+	static const char question[] = "Hello! Who are you?";
+	char url[512], err[160];
+	struct reply b = {.len = 0};
+	struct curl_slist *h = NULL;
+	long status = 0;
+	CURL *c = curl_easy_init();
+	json_t *req, *rep = NULL;
+	char *body;
+	int rc = -1;
+
+	if (c == NULL)
+		return -1;
+	snprintf(url, sizeof(url), "http://%s%s%s:%d/v1/chat/completions",
+		 strchr(cfg->bind_address, ':') ? "[" : "", cfg->bind_address,
+		 strchr(cfg->bind_address, ':') ? "]" : "", cfg->infer.port);
+	req = json_pack("{s:[{s:s, s:s}], s:i, s:f, s:i}", "messages", "role", "user", "content",
+			question, "max_tokens", 32, "temperature", 0.0, "seed", 1);
+	body = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	h = curl_slist_append(h, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, reply_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	free(body);
+	if (status == 200)
+		rep = json_parse_object(b.data, b.len, sizeof(b.data), err, sizeof(err));
+	json_t *msg = json_object_get(json_array_get(json_object_get(rep, "choices"), 0), "message");
+	const char *answer = json_get_string(msg, "content");
+	json_t *u = json_object_get(rep, "usage");
+	long long ntok = 0;
+	if (answer != NULL) {
+		json_get_int(u, "completion_tokens", &ntok);
+		printf("secai: first answer\n  you:   %s\n  model: ", question);
+		for (const unsigned char *q = (const unsigned char *)answer; *q; q++)
+			if (*q >= 0x20 || *q == '\n' || *q == '\t')
+				putchar(*q == '\n' ? ' ' : *q);
+		if (cfg->infer.model[0])
+			printf("\n  (%lld tokens)\n", ntok);
+		else
+			printf("\n  (%lld tokens; the demo model has random weights, so it babbles — "
+			       "the point is the path: generated, scanned, pinned, served sealed)\n",
+			       ntok);
+		rc = 0;
+	} else {
+		fprintf(stderr, "securectl up: no first answer from %s (HTTP %ld)\n", url, status);
+	}
+	fflush(stdout);
+	json_decref(rep);
+	return rc;
+}
+
 int up_main(int argc, char **argv)
 {
 	struct secai_config cfg;
@@ -181,9 +256,11 @@ int up_main(int argc, char **argv)
 				"Starts secai's daemons in the foreground on loopback and Unix sockets under\n"
 				"the state directory ($SECAI_HOME, else ~/.local/share/secai), restarts any\n"
 				"that crashes (back-off 1 s to 30 s) and stops them all on Ctrl-C or SIGTERM.\n"
-				"  --check   start, wait until healthy, append an audit event, verify the log,\n"
-				"            stop; exit 0 only if all of that worked\n"
-				"Daemons now: audit. See `securectl status`.\n");
+				"  --check   start, wait until healthy, get a first answer, append an audit\n"
+				"            event, verify the log, stop; exit 0 only if all of that worked\n"
+				"Daemons now: audit, infer (the model of infer.model, else a demo model\n"
+				"it writes, scans and pins; the first answer is printed). See\n"
+				"`securectl status`.\n");
 			return f == stdout ? 0 : SECURECTL_EX_USAGE;
 		}
 	}
@@ -216,10 +293,17 @@ int up_main(int argc, char **argv)
 					"(run 'make' first)\n", ch[i].d->program);
 			return 1;
 		}
+		daemon_args_add(&ch[i].args, ch[i].d->program);
 	}
 	log_info("state directory %s, config %s", cfg.state_dir, cfg.source);
 	for (size_t i = 0; i < daemon_count && !up_stop; i++) {
-		char ep[4200];
+		char ep[4200], err[512];
+		if (ch[i].d->prepare != NULL &&
+		    ch[i].d->prepare(&cfg, &ch[i].args, err, sizeof(err)) != 0) {
+			fprintf(stderr, "securectl up: cannot prepare %s: %s\n", ch[i].d->program, err);
+			stop_all(ch, daemon_count);
+			return 1;
+		}
 		if (start_child(&ch[i]) != 0 || wait_healthy(&cfg, &ch[i]) != 0) {
 			fprintf(stderr, "securectl up: %s did not become healthy (see its log lines "
 					"above)\n", ch[i].d->program);
@@ -230,6 +314,10 @@ int up_main(int argc, char **argv)
 		printf("secai: %-8s up  %s\n", ch[i].d->name, ep);
 	}
 	fflush(stdout);
+	if (!up_stop && first_answer(&cfg) != 0 && check) {
+		stop_all(ch, daemon_count);
+		return 1;
+	}
 	if (check) {
 		rc = self_check(&cfg) == 0 ? 0 : 1;
 		stop_all(ch, daemon_count);
@@ -242,8 +330,9 @@ int up_main(int argc, char **argv)
 		audit_emit(cfg.audit.socket, spool, "appliance.up", d, err, sizeof(err));
 		json_decref(d);
 	}
-	printf("secai: up. In another terminal: securectl status; securectl audit verify. "
-	       "Ctrl-C stops.\n");
+	printf("secai: up. In another terminal: securectl chat; securectl status; securectl audit "
+	       "verify.\n       OpenAI API: http://%s:%d/v1 (any OpenAI client). Ctrl-C stops.\n",
+	       cfg.bind_address, cfg.infer.port);
 	fflush(stdout);
 
 	while (!up_stop) {

@@ -17,6 +17,15 @@ BUILD = os.environ.get("SECAI_BUILD", os.path.join(ROOT, "build", "asan"))
 SHARED = os.environ.get("SECAI_SHARED", os.path.join(ROOT, "..", "shared"))
 
 
+def free_port():
+    """A loopback port nothing listens on now (for a daemon's config)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def binary(name):
     path = os.path.join(BUILD, name)
     if not os.path.exists(path):

@@ -1,0 +1,104 @@
+"""`securectl up` with inference: the README's main command on its embedded default. The demo
+model is written by the project, scanned, pinned and served by a sealed secai-infer, and up
+prints a first answer; status shows the model; the audit log records every step; a demo model
+changed on disk is refused; a configured model is served instead of the demo."""
+import json
+import os
+import re
+import subprocess
+import time
+
+from conftest import binary, free_port, sha256
+
+
+def events(app):
+    return [json.loads(x)["event"] for x in app.lines()]
+
+
+def test_up_check_serves_demo_and_answers(app):
+    port = free_port()
+    app.write_config(f"infer:\n  port: {port}\n")
+    r = app.ctl("up", "--check", timeout=300)
+    out = r.stdout
+    demo = os.path.join(app.home, "models", "demo", "secai-demo.gguf")
+    assert f"secai: demo model {demo}" in out
+    assert f"sha256 {sha256(demo)}" in out and "static scan: clean" in out
+    assert f"secai: infer    up  http://127.0.0.1:{port}/v1" in out
+    assert "secai: first answer" in out and re.search(r"\((32|\d+) tokens", out)
+    assert "intact" in out
+    ev = events(app)
+    for e in ("model.demo_admitted", "infer.started", "infer.sealed", "infer.stopped",
+              "appliance.check"):
+        assert e in ev, (e, ev)
+    admitted = [json.loads(x) for x in app.lines()
+                if json.loads(x)["event"] == "model.demo_admitted"][0]["data"]
+    assert admitted["sha256"] == sha256(demo) and admitted["generated"] is True
+    assert admitted["scan"] == "clean"
+    # the second start reuses the pinned model
+    r = app.ctl("up", "--check", timeout=300)
+    admitted = [json.loads(x) for x in app.lines()
+                if json.loads(x)["event"] == "model.demo_admitted"][-1]["data"]
+    assert admitted["generated"] is False
+    rc, v = app.verify()
+    assert rc == 0
+
+
+def test_up_refuses_changed_demo_model(app):
+    app.write_config(f"infer:\n  port: {free_port()}\n")
+    app.ctl("up", "--check", timeout=300)
+    demo = os.path.join(app.home, "models", "demo", "secai-demo.gguf")
+    with open(demo, "r+b") as f:  # flip a byte inside the weights
+        f.seek(os.path.getsize(demo) - 100)
+        b = f.read(1)
+        f.seek(-1, 1)
+        f.write(bytes([b[0] ^ 0x01]))
+    r = app.ctl("up", "--check", check=False, timeout=300)
+    assert r.returncode == 1
+    assert "does not match the SHA-256 pinned" in r.stderr
+
+
+def test_up_status_shows_model(app):
+    port = free_port()
+    app.write_config(f"infer:\n  port: {port}\n")
+    up = subprocess.Popen([binary("securectl"), "up"], env=app.env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    app.procs.append(up)
+    deadline = time.time() + 120
+    st = None
+    while time.time() < deadline:
+        r = app.ctl("status", "--json", check=False)
+        if r.returncode == 0:
+            st = json.loads(r.stdout)
+            break
+        time.sleep(0.2)
+    assert st and st["healthy"], r.stdout
+    infer = [d for d in st["daemons"] if d["name"] == "infer"][0]
+    assert infer["model"] == "secai-demo.gguf"
+    assert infer["sha256"] == sha256(os.path.join(app.home, "models", "demo",
+                                                  "secai-demo.gguf"))
+    text = app.ctl("status").stdout
+    assert re.search(r"^infer\s+up\s+", text, re.M) and "model=secai-demo.gguf" in text
+    # the appliance answers any OpenAI client, and the process is sealed
+    r = app.ctl("chat", "--max-tokens", "4", input="hi\n/quit\n")
+    assert "tokens/s]" in r.stderr
+    up.send_signal(2)
+    out, _ = up.communicate(timeout=60)
+    assert up.returncode == 0, out
+    assert "secai-infer stopped (exit 0)" in out
+
+
+def test_up_serves_configured_model(app, tmp_path):
+    model = str(tmp_path / "mine.gguf")
+    subprocess.run([binary("tools/gen_model"), "--preset", "demo", "--seed", "77", model],
+                   check=True, capture_output=True)
+    app.write_config(f"infer:\n  port: {free_port()}\n  model: {model}\n"
+                     f"  model_sha256: {sha256(model)}\n")
+    r = app.ctl("up", "--check", timeout=300)
+    assert "secai: first answer" in r.stdout and "demo model" not in r.stdout
+    assert not os.path.exists(os.path.join(app.home, "models", "demo"))
+    # a wrong pin: infer refuses to start, up says so and fails
+    app.write_config(f"infer:\n  port: {free_port()}\n  model: {model}\n"
+                     f"  model_sha256: {'ab' * 32}\n")
+    r = app.ctl("up", "--check", check=False, timeout=300)
+    assert r.returncode == 1
+    assert "refusing" in r.stderr and "did not become healthy" in r.stderr
