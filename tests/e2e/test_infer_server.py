@@ -251,6 +251,21 @@ def test_bad_requests_are_400(srv, name, path, raw):
     assert err["type"] == "invalid_request_error" and err["message"]
 
 
+def test_oversized_body_413(srv):
+    # announce 9 MiB; the server answers before reading it
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+    s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+              b"\r\nContent-Length: %d\r\n\r\n{\"prompt\":\"" % (9 << 20))
+    resp = b""
+    while b"\r\n\r\n" not in resp:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        resp += chunk
+    s.close()
+    assert resp.startswith(b"HTTP/1.1 413"), resp[:200]
+
+
 def test_prompt_longer_than_context(tmp_path, model):
     s = Infer(tmp_path / "st", model, "--ctx", "64")
     try:
