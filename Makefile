@@ -104,6 +104,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $$(call test_dir_objs,tests/$$*) $(LIB_
 
 check:
 	@./scripts/deps.sh
+	@./scripts/sdk-deps.sh
 	$(MAKE) all
 	$(MAKE) BUILD=build/asan CC=clang SAN=1 tests
 	$(MAKE) fuzz-build

@@ -398,3 +398,38 @@ def test_audit_events(tmp_path, model):
     finally:
         s.kill()
         app.cleanup()
+
+
+def sdk_node_path():
+    """Where the `openai` npm package is: $SECAI_NODE_MODULES, else tests/e2e/sdk/node_modules."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for d in (os.environ.get("SECAI_NODE_MODULES", ""), os.path.join(here, "sdk", "node_modules")):
+        if d and os.path.isdir(os.path.join(d, "openai")):
+            return d
+    return None
+
+
+def test_official_openai_node_sdk(srv):
+    """The real OpenAI Node SDK: models.list, chat (whole and streamed), completions, and a 400
+    surfacing as the SDK's BadRequestError."""
+    import shutil
+    node, modules = shutil.which("node"), sdk_node_path()
+    if node is None or modules is None:
+        pytest.skip("SKIPPED: node or the openai npm package is missing (npm install --prefix "
+                    "tests/e2e/sdk openai@4, or set SECAI_NODE_MODULES); the SDK-shaped raw "
+                    "requests above still ran")
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sdk", "openai_client.mjs")
+    # ESM resolves packages from the script's folder upwards: run a copy beside the modules
+    tmp = os.path.join(os.path.dirname(modules), "openai_client.mjs")
+    if os.path.abspath(tmp) != os.path.abspath(script):
+        shutil.copy(script, tmp)
+    r = subprocess.run([node, tmp, f"http://127.0.0.1:{srv.port}/v1"], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["models"] == ["demo.gguf"]
+    assert out["chat"]["finish"] in ("length", "stop") and out["chat"]["usage"]["total_tokens"] > 0
+    assert out["stream"]["content"] == out["chat"]["content"]  # greedy: same text both ways
+    assert out["stream"]["usage"] == out["chat"]["usage"]
+    assert out["completion"]["usage"]["completion_tokens"] <= 4
+    assert out["bad"]["status"] == 400 and out["bad"]["name"] == "BadRequestError"
