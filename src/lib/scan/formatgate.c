@@ -102,11 +102,13 @@ static bool ends_with(const char *s, const char *suf)
 	return a >= b && strcasecmp(s + a - b, suf) == 0;
 }
 
-static int scan_gguf(const uint8_t *d, size_t len, const char *file, struct scan_report *r)
+static int scan_gguf(const uint8_t *d, size_t len, const char *file, struct scan_report *r,
+		     struct wstats *keep)
 {
 	struct gguf_report gr = GGUF_REPORT_INIT;
 	struct gguf_file *f = NULL;
-	int rc = gguf_open_buffer(d, len, &f, &gr);
+	/* kept even when invalid: metadata and trailing bytes are still scanned for payloads */
+	int rc = gguf_open_buffer_ex(d, len, GGUF_OPEN_KEEP_INVALID, &f, &gr);
 
 	for (size_t i = 0; i < gr.n; i++) {
 		char id[SCAN_REASON_MAX];
@@ -123,17 +125,22 @@ static int scan_gguf(const uint8_t *d, size_t len, const char *file, struct scan
 	if (rc == 1 && gr.n == 0)
 		scan_report_add(r, "gguf.invalid", SCAN_SEV_REJECT, file, SCAN_OFFSET_NONE, NULL,
 				"the GGUF reader rejected the file");
-	/* Static content scans of a valid file: metadata and embedded payloads (metascan.c),
-	 * weight statistics (wstats.c). */
-	if (rc == 0 && f != NULL) {
+	/* Static content scans: metadata and embedded payloads (metascan.c) on any handle, weight
+	 * statistics (wstats.c) only on a valid file. */
+	if (rc >= 0 && f != NULL) {
 		struct wstats ws;
+		int valid = rc == 0;
 
+		rc = 0;
 		if (metascan_gguf(f, NULL, r, file) < 0)
 			rc = -1, errno = ENOMEM;
 		memset(&ws, 0, sizeof(ws));
-		if (rc == 0 && wstats_scan_gguf(f, NULL, 0, &ws, r, file) < 0)
+		if (rc == 0 && valid && wstats_scan_gguf(f, NULL, 0, &ws, r, file) < 0)
 			rc = -1, errno = ENOMEM;
-		wstats_free(&ws);
+		if (keep != NULL && valid && rc == 0)
+			*keep = ws;
+		else
+			wstats_free(&ws);
 	}
 	gguf_close(f);
 	gguf_report_free(&gr);
@@ -255,8 +262,8 @@ static void disguise(const char *file, enum scan_format f, struct scan_report *r
 					scan_format_name(f));
 }
 
-int scan_buffer(const uint8_t *d, size_t len, const char *file, unsigned flags,
-		struct scan_report *r, enum scan_format *fmtp)
+static int scan_buffer_keep(const uint8_t *d, size_t len, const char *file, unsigned flags,
+			    struct scan_report *r, enum scan_format *fmtp, struct wstats *keep)
 {
 	enum scan_format f = scan_detect(d, len);
 	char err[160];
@@ -270,7 +277,7 @@ int scan_buffer(const uint8_t *d, size_t len, const char *file, unsigned flags,
 	disguise(file, f, r);
 	switch (f) {
 	case SCAN_FMT_GGUF:
-		return scan_gguf(d, len, file, r);
+		return scan_gguf(d, len, file, r, keep);
 	case SCAN_FMT_SAFETENSORS: {
 		struct wstats ws;
 
@@ -279,7 +286,10 @@ int scan_buffer(const uint8_t *d, size_t len, const char *file, unsigned flags,
 			return rc < 0 ? -1 : 0;
 		memset(&ws, 0, sizeof(ws));
 		rc = wstats_scan_safetensors(d, len, NULL, 0, &ws, r, file);
-		wstats_free(&ws);
+		if (keep != NULL && rc == 0)
+			*keep = ws;
+		else
+			wstats_free(&ws);
 		return rc < 0 ? -1 : 0;
 	}
 	case SCAN_FMT_PICKLE:
@@ -335,8 +345,17 @@ int scan_buffer(const uint8_t *d, size_t len, const char *file, unsigned flags,
 	return 0;
 }
 
-int scan_file(const char *path, unsigned flags, struct scan_report *r, enum scan_format *fmt)
+int scan_buffer(const uint8_t *d, size_t len, const char *file, unsigned flags,
+		struct scan_report *r, enum scan_format *fmtp)
 {
+	return scan_buffer_keep(d, len, file, flags, r, fmtp, NULL);
+}
+
+int scan_file_stats(const char *path, unsigned flags, struct scan_report *r,
+		    enum scan_format *fmt, struct wstats *keep)
+{
+	if (keep != NULL)
+		memset(keep, 0, sizeof(*keep));
 	struct stat st;
 	void *map = NULL;
 	int fd, rc;
@@ -370,10 +389,15 @@ int scan_file(const char *path, unsigned flags, struct scan_report *r, enum scan
 	if (progress)
 		fprintf(stderr, "scan: %s (%" PRIu64 " MiB)...\n", path,
 			(uint64_t)st.st_size >> 20);
-	rc = scan_buffer(map ? map : "", (size_t)st.st_size, path, flags, r, fmt);
+	rc = scan_buffer_keep(map ? map : "", (size_t)st.st_size, path, flags, r, fmt, keep);
 	if (progress)
 		fprintf(stderr, "scan: %s done\n", path);
 	if (map)
 		munmap(map, (size_t)st.st_size);
 	return rc;
+}
+
+int scan_file(const char *path, unsigned flags, struct scan_report *r, enum scan_format *fmt)
+{
+	return scan_file_stats(path, flags, r, fmt, NULL);
 }

@@ -52,5 +52,11 @@ int scan_buffer(const uint8_t *data, size_t len, const char *file, unsigned flag
 		struct scan_report *r, enum scan_format *fmt);
 /* The same on a file (mapped read-only; not followed if a symlink). */
 int scan_file(const char *path, unsigned flags, struct scan_report *r, enum scan_format *fmt);
+/* scan_file, also handing back the weight-statistics pass (per-tensor SHA-256 included) of a
+ * valid GGUF or safetensors file in *keep (zeroed first; free with wstats_free; left empty
+ * for other formats or invalid files). For `scan --manifest`: one pass hashes and scores. */
+struct wstats;
+int scan_file_stats(const char *path, unsigned flags, struct scan_report *r,
+		    enum scan_format *fmt, struct wstats *keep);
 
 #endif
