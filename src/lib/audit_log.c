@@ -443,16 +443,105 @@ static int split_ranges(const char *base, size_t start, size_t end, int n, struc
 	return k;
 }
 
+/* The next chunk of the file from *pos (at most CHUNK_BYTES, ending after a newline), split
+ * into segments for nthreads parsers. Returns the number of segments (0 at the end). */
+static int next_chunk(const char *map, size_t size, size_t *pos, int nthreads, struct segment *sg)
+{
+	size_t cend;
+	int nrun;
+
+	if (*pos >= size)
+		return 0;
+	cend = *pos + CHUNK_BYTES < size ? *pos + CHUNK_BYTES : size;
+	if (cend < size) { /* end the chunk after a newline */
+		const char *nl = memchr(map + cend - 1, '\n', size - (cend - 1));
+		cend = nl ? (size_t)(nl - map) + 1 : size;
+	}
+	nrun = (cend - *pos) < ((size_t)1 << 20) ? 1 : nthreads;
+	int n = split_ranges(map, *pos, cend, nrun, sg);
+	*pos = cend;
+	return n;
+}
+
+/* Starts a parser thread per segment (parsing inline when a thread cannot start). */
+static void parse_start(struct segment *sg, int n, pthread_t *th)
+{
+	for (int i = 0; i < n; i++)
+		if (pthread_create(&th[i], NULL, parse_segment_thread, &sg[i]) != 0)
+			parse_segment(&sg[i]), th[i] = 0;
+}
+
+static void parse_join(int n, pthread_t *th)
+{
+	for (int i = 0; i < n; i++)
+		if (th[i])
+			pthread_join(th[i], NULL);
+}
+
+/* Checks the parsed lines of one chunk in order. Returns 0, 1 (the log is bad) or -1. */
+static int apply_chunk(const char *path, int is_last, struct audit_verify *v,
+		       const struct ckpt_list *cl, size_t *next_ckpt, const char *map, size_t size,
+		       struct segment *sg, int nseg, size_t *lineno)
+{
+	int rc = 0;
+
+	for (int i = 0; i < nseg && rc == 0; i++) {
+		for (size_t k = 0; k < sg[i].n && rc == 0; k++)
+			rc = apply_line(v, path, ++*lineno, map, &sg[i].res[k], cl, next_ckpt);
+		if (rc != 0)
+			break;
+		if (sg[i].failed) {
+			snprintf(v->error, sizeof(v->error), "%s:%zu (entry %llu): %s",
+				 short_name(path), *lineno + 1, (unsigned long long)v->entries,
+				 sg[i].err);
+			v->bad_index = v->entries;
+			rc = 1;
+		} else if (sg[i].torn) {
+			/* a last line without its newline: an interrupted write */
+			if (!is_last) {
+				snprintf(v->error, sizeof(v->error),
+					 "%s:%zu (entry %llu): archive ends without a newline",
+					 short_name(path), *lineno + 1, (unsigned long long)v->entries);
+				v->bad_index = v->entries;
+				return 1;
+			}
+			v->torn = 1;
+			snprintf(v->torn_file, sizeof(v->torn_file), "%s", path);
+			v->torn_offset = sg[i].torn_off;
+			v->torn_bytes = size - sg[i].torn_off;
+			if (!v->torn_ok) {
+				snprintf(v->error, sizeof(v->error),
+					 "%s:%zu (entry %llu): torn last line: %llu bytes without a "
+					 "newline at offset %llu (an interrupted write; secai-audit sets "
+					 "it aside when it starts)",
+					 short_name(path), *lineno + 1, (unsigned long long)v->entries,
+					 (unsigned long long)v->torn_bytes,
+					 (unsigned long long)v->torn_offset);
+				v->bad_index = v->entries;
+				rc = 1;
+			}
+		}
+	}
+	return rc;
+}
+
+/*
+ * One log file, mapped, in chunks: the lines of a chunk are parsed and hashed in parallel
+ * (entry hash, leaf hash), then checked in order on this thread (links, tree, checkpoints).
+ * Pipelined: while this thread checks chunk k, the parsers already work on chunk k+1, so the
+ * in-order part does not leave the other cores idle.
+ */
 static int verify_file(const char *path, int is_last, struct audit_verify *v,
 		       const struct ckpt_list *cl, size_t *next_ckpt)
 {
-	struct segment sg[MAX_THREADS];
+	static struct segment zero;
+	struct segment sg[2][MAX_THREADS];
 	pthread_t th[MAX_THREADS];
 	int nthreads = v->on_entry ? 1 : verify_threads();
 	struct stat st;
 	const char *map;
 	size_t lineno = 0, pos = 0, size;
-	int fd, rc = 0;
+	int fd, rc = 0, cur = 0, ncur, nnext;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) != 0) {
@@ -474,68 +563,23 @@ static int verify_file(const char *path, int is_last, struct audit_verify *v,
 	}
 	madvise((void *)map, size, MADV_SEQUENTIAL);
 	v->bytes += size;
-	memset(sg, 0, sizeof(sg));
-	while (pos < size && rc == 0) {
-		size_t cend = pos + CHUNK_BYTES < size ? pos + CHUNK_BYTES : size;
-		int nseg, nrun;
-
-		if (cend < size) { /* end the chunk after a newline */
-			const char *nl = memchr(map + cend - 1, '\n', size - (cend - 1));
-			cend = nl ? (size_t)(nl - map) + 1 : size;
-		}
-		nrun = (cend - pos) < ((size_t)1 << 20) ? 1 : nthreads;
-		nseg = split_ranges(map, pos, cend, nrun, sg);
-		for (int i = 1; i < nseg; i++)
-			if (pthread_create(&th[i], NULL, parse_segment_thread, &sg[i]) != 0)
-				parse_segment(&sg[i]), th[i] = 0;
-		parse_segment(&sg[0]);
-		for (int i = 1; i < nseg; i++)
-			if (th[i])
-				pthread_join(th[i], NULL);
-		for (int i = 0; i < nseg && rc == 0; i++) {
-			for (size_t k = 0; k < sg[i].n && rc == 0; k++)
-				rc = apply_line(v, path, ++lineno, map, &sg[i].res[k], cl, next_ckpt);
-			if (rc != 0)
-				break;
-			if (sg[i].failed) {
-				snprintf(v->error, sizeof(v->error), "%s:%zu (entry %llu): %s",
-					 short_name(path), lineno + 1, (unsigned long long)v->entries,
-					 sg[i].err);
-				v->bad_index = v->entries;
-				rc = 1;
-			} else if (sg[i].torn) {
-				/* a last line without its newline: an interrupted write */
-				if (!is_last) {
-					snprintf(v->error, sizeof(v->error),
-						 "%s:%zu (entry %llu): archive ends without a newline",
-						 short_name(path), lineno + 1,
-						 (unsigned long long)v->entries);
-					v->bad_index = v->entries;
-					rc = 1;
-					break;
-				}
-				v->torn = 1;
-				snprintf(v->torn_file, sizeof(v->torn_file), "%s", path);
-				v->torn_offset = sg[i].torn_off;
-				v->torn_bytes = size - sg[i].torn_off;
-				if (!v->torn_ok) {
-					snprintf(v->error, sizeof(v->error),
-						 "%s:%zu (entry %llu): torn last line: %llu bytes without a "
-						 "newline at offset %llu (an interrupted write; "
-						 "secai-audit sets it aside when it starts)",
-						 short_name(path), lineno + 1,
-						 (unsigned long long)v->entries,
-						 (unsigned long long)v->torn_bytes,
-						 (unsigned long long)v->torn_offset);
-					v->bad_index = v->entries;
-					rc = 1;
-				}
-			}
-		}
-		pos = cend;
+	for (int b = 0; b < 2; b++)
+		for (int i = 0; i < MAX_THREADS; i++)
+			sg[b][i] = zero;
+	ncur = next_chunk(map, size, &pos, nthreads, sg[cur]);
+	parse_start(sg[cur], ncur, th);
+	parse_join(ncur, th);
+	while (ncur > 0 && rc == 0) {
+		nnext = next_chunk(map, size, &pos, nthreads, sg[!cur]);
+		parse_start(sg[!cur], nnext, th); /* chunk k+1, while chunk k is checked */
+		rc = apply_chunk(path, is_last, v, cl, next_ckpt, map, size, sg[cur], ncur, &lineno);
+		parse_join(nnext, th);
+		cur = !cur;
+		ncur = nnext;
 	}
-	for (int i = 0; i < MAX_THREADS; i++)
-		free(sg[i].res);
+	for (int b = 0; b < 2; b++)
+		for (int i = 0; i < MAX_THREADS; i++)
+			free(sg[b][i].res);
 	munmap((void *)map, size);
 	return rc;
 }
