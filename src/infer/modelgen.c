@@ -338,7 +338,47 @@ static const char *const common_words[] = {
     "er",    "ly",    "tion",  "ment",	 "ness",  "est",
 };
 
-static int build_vocab(struct vocab *v, uint32_t n_vocab)
+/* MODELGEN_GREETING as vocabulary pieces, each used once (a bigram chain needs unique ids). */
+static const char *const greet_pieces[] = {
+    "Hello!", SPACE "I", SPACE "am", SPACE "secai's", SPACE "demo", SPACE "model.", SPACE "My",
+    SPACE "weights", SPACE "are", SPACE "random,", SPACE "but", SPACE "this", SPACE "answer",
+    SPACE "came", SPACE "through", SPACE "the", SPACE "real", SPACE "path:", SPACE "generated",
+    SPACE "here,", SPACE "scanned,", SPACE "pinned", SPACE "to", SPACE "its", SPACE "SHA-256",
+    SPACE "and", SPACE "served", SPACE "by", SPACE "a", SPACE "sealed", SPACE "engine.",
+};
+#define N_GREET (sizeof(greet_pieces) / sizeof(greet_pieces[0]))
+
+static int64_t vocab_find(const struct vocab *v, const char *text)
+{
+	size_t n = strlen(text), i;
+
+	for (i = hash_bytes(text, n) & v->ht_mask; v->ht[i] != 0; i = (i + 1) & v->ht_mask) {
+		uint32_t id = v->ht[i] - 1;
+		if (v->off[id + 1] - v->off[id] - 1 == n &&
+		    memcmp(v->arena + v->off[id], text, n) == 0)
+			return id;
+	}
+	return -1;
+}
+
+/* The greeting chain: next[id] = the token that follows id, or -1. n_vocab entries. */
+static int greet_chain(const struct vocab *v, int64_t *next)
+{
+	int64_t prev = vocab_find(v, "<0x0A>"); /* the assistant prefix ends with "\n" */
+
+	for (uint32_t i = 0; i < v->n; i++)
+		next[i] = -1;
+	for (size_t k = 0; k <= N_GREET; k++) {
+		int64_t id = vocab_find(v, k < N_GREET ? greet_pieces[k] : "<|im_end|>");
+		if (prev < 0 || id < 0 || next[prev] != -1)
+			return -1;
+		next[prev] = id;
+		prev = id;
+	}
+	return 0;
+}
+
+static int build_vocab(struct vocab *v, uint32_t n_vocab, bool greet)
 {
 	static const char letters[] = "abcdefghijklmnopqrstuvwxyz";
 	char buf[32];
@@ -365,6 +405,8 @@ static int build_vocab(struct vocab *v, uint32_t n_vocab)
 	}
 	r |= vocab_add(v, "<|im_start|>", 0.0f, 3) < 0;
 	r |= vocab_add(v, "<|im_end|>", 0.0f, 3) < 0;
+	for (w = 0; greet && w < N_GREET; w++)
+		r |= vocab_add(v, greet_pieces[w], -(float)v->n, 1) < 0;
 	r |= vocab_add(v, SPACE, -(float)v->n, 1) < 0;
 	for (c = 33; c < 127; c++) {
 		buf[0] = (char)c;
@@ -440,6 +482,7 @@ int modelgen_preset(const char *name, struct modelgen_params *p)
 		p->wtype = GGUF_GGML_Q8_0;
 		p->mix = true;
 		p->tied = 0;
+		p->greet = true;
 		return 0;
 	}
 	if (strcmp(name, "bench-llama-0.8b") == 0) {
@@ -537,6 +580,8 @@ uint32_t modelgen_tensor_type(const struct modelgen_params *p, const char *name,
 		      (is_tied(p) && strcmp(name, "token_embd.weight") == 0);
 	bool is_k = t == GGUF_GGML_Q4_K || t == GGUF_GGML_Q5_K;
 
+	if (p->greet && (strcmp(name, "output.weight") == 0 || strcmp(name, "token_embd.weight") == 0))
+		return GGUF_GGML_F16; /* the planted rows copy embedding values exactly */
 	if (p->mix) {
 		if (output &&
 		    (t == GGUF_GGML_Q4_0 || t == GGUF_GGML_Q4_1 || t == GGUF_GGML_Q5_0 || is_k))
@@ -722,12 +767,39 @@ static int add_meta(struct gguf_writer *w, const struct modelgen_params *p, cons
 
 /* ---- data ---------------------------------------------------------------------------------- */
 
+/* The row stream of a tensor's row: hashed, so rows are unrelated (see fill_tensor). */
+static uint64_t row_stream(uint64_t seed, uint64_t row)
+{
+	uint64_t s = seed + row;
+
+	return splitmix64(&s);
+}
+
+static float embd_sd(const struct modelgen_params *p)
+{
+	return is_tied(p) ? 2.0f / sqrtf((float)p->n_embd) : 1.0f;
+}
+
+/*
+ * A planted output row (greet): beta times the F16 embedding row of token prev, exactly the
+ * values gen_row wrote there, so logit(next) ~ beta * n_embd when prev is the current token.
+ */
+static void planted_row(const struct modelgen_params *p, int64_t prev, uint8_t *out, uint64_t n)
+{
+	uint64_t s = row_stream(p->seed ^ fnv1a("token_embd.weight"), (uint64_t)prev);
+	float beta = 20.0f / (float)p->n_embd, sd = embd_sd(p);
+
+	for (uint64_t i = 0; i < n; i++)
+		put16(out + 2 * i, f32_to_f16(beta * sd * gauss(&s)));
+}
+
 static int fill_tensor(int fd, uint64_t data_off, const struct modelgen_params *p,
-		       const struct mg_tensor *t, uint8_t *chunk)
+		       const struct mg_tensor *t, uint8_t *chunk, const int64_t *prev_of)
 {
 	uint64_t rows = t->ne[1], row_bytes = t->nbytes / rows, per, r0, nr, i, s;
 	float mean = 0.0f, sd;
 	uint64_t seed = p->seed ^ fnv1a(t->name);
+	bool planted = prev_of != NULL && t->kind == MG_OUTPUT && t->type == GGUF_GGML_F16;
 
 	switch (t->kind) {
 	case MG_NORM:
@@ -738,13 +810,16 @@ static int fill_tensor(int fd, uint64_t data_off, const struct modelgen_params *
 		sd = 0.1f;
 		break;
 	case MG_EMBD:
-		sd = is_tied(p) ? 2.0f / sqrtf((float)p->n_embd) : 1.0f;
+		sd = embd_sd(p);
 		break;
 	case MG_OUTPUT:
 		sd = 2.0f / sqrtf((float)p->n_embd);
 		break;
 	default:
 		sd = 1.0f / sqrtf((float)t->ne[0]);
+		/* greet: the layers whisper, the residual stream keeps the current token */
+		if (p->greet && (strstr(t->name, ".attn_output.") || strstr(t->name, ".ffn_down.")))
+			sd *= 0.2f;
 		break;
 	}
 	per = MG_CHUNK / row_bytes ? MG_CHUNK / row_bytes : 1;
@@ -757,9 +832,11 @@ static int fill_tensor(int fd, uint64_t data_off, const struct modelgen_params *
 			/* a stream per row, from a hashed start: seed + row alone would make row r
 			 * row r-1 shifted by one draw (splitmix64 steps by the same constant), and the
 			 * scanner rightly rejects such repeated blocks */
-			s = seed + r0 + i;
-			s = splitmix64(&s);
-			gen_row(t->type, &s, chunk + i * row_bytes, t->ne[0], mean, sd);
+			s = row_stream(seed, r0 + i);
+			if (planted && prev_of[r0 + i] >= 0)
+				planted_row(p, prev_of[r0 + i], chunk + i * row_bytes, t->ne[0]);
+			else
+				gen_row(t->type, &s, chunk + i * row_bytes, t->ne[0], mean, sd);
 		}
 		len = (size_t)(nr * row_bytes);
 		while (done < len) {
@@ -812,6 +889,7 @@ int modelgen_write(const struct modelgen_params *p, const char *path, char *err,
 	struct vocab v;
 	uint64_t total = 0, data_off, max_row = 0;
 	uint8_t *chunk = NULL;
+	int64_t *prev_of = NULL;
 	struct stat st;
 	size_t i;
 	int fd = -1, rc = -1;
@@ -819,7 +897,7 @@ int modelgen_write(const struct modelgen_params *p, const char *path, char *err,
 	if (modelgen_check(p, err, errlen) != 0)
 		return -1;
 	memset(&v, 0, sizeof(v));
-	if (build_vocab(&v, p->n_vocab) != 0 || build_plan(&pl, p) != 0 ||
+	if (build_vocab(&v, p->n_vocab, p->greet) != 0 || build_plan(&pl, p) != 0 ||
 	    (w = gguf_writer_new()) == NULL || add_meta(w, p, &v) != 0) {
 		mg_fail(err, errlen, "out of memory");
 		goto out;
@@ -854,8 +932,23 @@ int modelgen_write(const struct modelgen_params *p, const char *path, char *err,
 		mg_fail(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
+	if (p->greet) {
+		int64_t *next = malloc(v.n * sizeof(*next));
+		prev_of = malloc((size_t)p->n_vocab * sizeof(*prev_of));
+		if (next == NULL || prev_of == NULL || greet_chain(&v, next) != 0) {
+			free(next);
+			mg_fail(err, errlen, "cannot plant the greeting (vocabulary too small?)");
+			goto out;
+		}
+		for (i = 0; i < p->n_vocab; i++)
+			prev_of[i] = -1;
+		for (i = 0; i < v.n; i++)
+			if (next[i] >= 0)
+				prev_of[next[i]] = (int64_t)i;
+		free(next);
+	}
 	for (i = 0; i < pl.n; i++) {
-		if (fill_tensor(fd, data_off, p, &pl.t[i], chunk) != 0) {
+		if (fill_tensor(fd, data_off, p, &pl.t[i], chunk, prev_of) != 0) {
 			mg_fail(err, errlen, "%s: writing %s: %s", path, pl.t[i].name,
 				strerror(errno));
 			goto out;
@@ -871,6 +964,7 @@ int modelgen_write(const struct modelgen_params *p, const char *path, char *err,
 out:
 	if (fd >= 0)
 		close(fd);
+	free(prev_of);
 	free(chunk);
 	free(pl.t);
 	vocab_free(&v);

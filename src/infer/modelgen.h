@@ -38,7 +38,18 @@ struct modelgen_params {
 	uint64_t seed;
 	float rope_theta; /* 0: arch default (llama 1e4, qwen 1e6) */
 	float rms_eps;	  /* 0: arch default (llama 1e-5, qwen 1e-6) */
+	/* Plant a greeting (the "demo" preset): the vocabulary gets one token per word of
+	 * MODELGEN_GREETING, token_embd and output are F16, and each output row of a greeting
+	 * token is a scaled copy of the embedding row of the token before it (a bigram chain from
+	 * the ChatML assistant prefix's "\n" to <|im_end|>), with attn_output and ffn_down scaled
+	 * down so the residual stream keeps the current token. Greedy decoding after a ChatML
+	 * prompt then writes the greeting; everything else stays random. */
+	bool greet;
 };
+
+#define MODELGEN_GREETING                                                                     \
+	"Hello! I am secai's demo model. My weights are random, but this answer came through the " \
+	"real path: generated here, scanned, pinned to its SHA-256 and served by a sealed engine."
 
 /* A small llama model (defaults for everything; seed 1, F32). */
 void modelgen_params_default(struct modelgen_params *p);

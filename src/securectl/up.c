@@ -193,7 +193,7 @@ static int first_answer(const struct secai_config *cfg)
 		 strchr(cfg->bind_address, ':') ? "[" : "", cfg->bind_address,
 		 strchr(cfg->bind_address, ':') ? "]" : "", cfg->infer.port);
 	req = json_pack("{s:[{s:s, s:s}], s:i, s:f, s:i}", "messages", "role", "user", "content",
-			question, "max_tokens", 32, "temperature", 0.0, "seed", 1);
+			question, "max_tokens", 64, "temperature", 0.0, "seed", 1);
 	body = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
 	h = curl_slist_append(h, "Content-Type: application/json");
@@ -225,8 +225,8 @@ static int first_answer(const struct secai_config *cfg)
 		if (cfg->infer.model[0])
 			printf("\n  (%lld tokens)\n", ntok);
 		else
-			printf("\n  (%lld tokens; the demo model has random weights, so it babbles — "
-			       "the point is the path: generated, scanned, pinned, served sealed)\n",
+			printf("\n  (%lld tokens; the demo model's weights are random with this one "
+			       "greeting planted in them: ask it anything else and it babbles)\n",
 			       ntok);
 		rc = 0;
 	} else {

@@ -130,3 +130,15 @@ def test_generated_models_pass_the_scanner(tmp_path, args):
     sh(binary("tools/gen_model"), *args, path)
     r = sh(binary("securectl"), "scan", "--json", path, check=False)
     assert r.returncode == 0, r.stdout
+
+
+def test_demo_greeting_is_planted(tmp_path):
+    """The demo preset's planted bigram chain: greedy after a newline writes the greeting and
+    stops at <|im_end|>; other seeds of the same preset carry it too."""
+    for seed in ("1", "4"):
+        path = str(tmp_path / f"demo{seed}.gguf")
+        sh(binary("tools/gen_model"), "--preset", "demo", "--seed", seed, path)
+        _, out = run_json(path, "--greedy", "--max-tokens", "64", prompt="Hi\n")
+        assert out["text"].startswith("Hello! I am secai's demo model."), out["text"]
+        assert out["text"].endswith("served by a sealed engine.")
+        assert out["stop"] == "eog"
