@@ -433,3 +433,27 @@ def test_official_openai_node_sdk(srv):
     assert out["stream"]["usage"] == out["chat"]["usage"]
     assert out["completion"]["usage"]["completion_tokens"] <= 4
     assert out["bad"]["status"] == 400 and out["bad"]["name"] == "BadRequestError"
+
+
+def test_with_curl(srv):
+    """The README's curl lines, with the real curl binary: whole, streamed (-N), and an error."""
+    base = f"http://127.0.0.1:{srv.port}"
+    body = '{"messages":[{"role":"user","content":"Hi"}],"max_tokens":6,"temperature":0}'
+    r = subprocess.run(["curl", "-sS", "--noproxy", "*", f"{base}/v1/chat/completions",
+                        "-H", "Content-Type: application/json", "-d", body],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    whole = json.loads(r.stdout)
+    assert whole["choices"][0]["message"]["role"] == "assistant"
+    r = subprocess.run(["curl", "-sS", "-N", "--noproxy", "*", f"{base}/v1/chat/completions",
+                        "-d", body[:-1] + ',"stream":true}'],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.rstrip().endswith("data: [DONE]"), r.stdout
+    text = "".join(json.loads(line[6:])["choices"][0]["delta"].get("content") or ""
+                   for line in r.stdout.splitlines()
+                   if line.startswith("data: {"))
+    assert text == whole["choices"][0]["message"]["content"]
+    r = subprocess.run(["curl", "-sS", "--noproxy", "*", "-o", "/dev/null", "-w", "%{http_code}",
+                        f"{base}/v1/chat/completions", "-d", "{nope"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.stdout == "400"
