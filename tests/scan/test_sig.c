@@ -153,17 +153,22 @@ static void test_blob_high_s(void **state)
 	ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &pp, (long)dl);
 	EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
 	const BIGNUM *r, *s;
-	BIGNUM *nr, *ns = BN_new();
-	int el;
+	BIGNUM *nr, *ns = BN_new(), *half = BN_new();
+	int el, der_high;
 
 	ECDSA_SIG_get0(es, &r, &s);
+	BN_rshift1(half, EC_GROUP_get0_order(g));
+	der_high = BN_cmp(s, half) > 0; /* before set0 below frees s */
+	BN_free(half);
 	nr = BN_dup(r);
 	BN_sub(ns, EC_GROUP_get0_order(g), s); /* s' = n - s: the other valid signature */
 	ECDSA_SIG_set0(es, nr, ns);
 	el = i2d_ECDSA_SIG(es, &enc);
-	/* One of s and n - s is high; whichever we made, it must verify. */
+	/* One of s and n - s is high; both verify, and the high one is noted (sig.high_s). */
 	blob_case(f, f->pub256, enc, (size_t)el, f->blob, SIG_VERIFIED, "sig.verified");
 	blob_case(f, f->pub256, der, dl, f->blob, SIG_VERIFIED, "sig.verified");
+	blob_case(f, f->pub256, der_high ? der : enc, der_high ? dl : (size_t)el, f->blob,
+		  SIG_VERIFIED, "sig.high_s");
 	OPENSSL_free(enc);
 	ECDSA_SIG_free(es);
 	EC_GROUP_free(g);
