@@ -22,6 +22,7 @@ static const struct subcommand subcommands[] = {
     {"scan", scan_main, "scan a model file or folder: format gate, structure, pickle imports"},
     {"verify-blob", verify_blob_main, "verify a cosign signature or Sigstore bundle over a file, offline"},
     {"verify-model", verify_model_main, "verify an OpenSSF model signature (model.sig) over a model, offline"},
+    {"compartment", compartment_main, "list compartments (sandboxes); run a command inside one"},
     {"chat", chat_main, "chat with a model in the terminal, through secai-infer or in-process"},
     {"run", run_main, "generate text from a GGUF model, one shot, streamed to the terminal"},
 };

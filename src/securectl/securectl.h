@@ -22,6 +22,7 @@ int verify_blob_main(int argc, char **argv);   /* verify_blob.c: cosign signatur
 int verify_model_main(int argc, char **argv);  /* verify_model.c: OpenSSF model signing */
 int run_main(int argc, char **argv);           /* run.c */
 int chat_main(int argc, char **argv);          /* chat.c */
+int compartment_main(int argc, char **argv);   /* compartment.c: sandboxes */
 
 /* verify_blob.c: prints a signature report and verdict line (or the JSON report); returns st
  * (an enum sig_status, which is also the exit code). Used by verify-blob and verify-model. */
