@@ -107,7 +107,7 @@ int demo_model_ensure(const struct secai_config *cfg, char *path, size_t pathlen
 	snprintf(spool, sizeof(spool), "%s/audit/spool", cfg->state_dir);
 	json_t *d = json_pack("{s:s, s:s, s:b, s:s, s:I}", "path", path, "sha256", sha, "generated",
 			      generated, "scan", "clean", "findings", (json_int_t)findings);
-	if (audit_emit(cfg->audit.socket, spool, "model.demo_admitted", d, aerr, sizeof(aerr)) != 0)
+	if (audit_emit(cfg->audit.socket, spool, "model.demo_admitted", d, aerr, sizeof(aerr)) < 0)
 		log_warnx("audit: %s", aerr);
 	json_decref(d);
 	return 0;

@@ -1,0 +1,45 @@
+/*
+ * broker.h — secai-broker: calls between compartments, only when the rpc policy allows.
+ *
+ * main.c     options, compartments, one listening socket per compartment, the accept loop
+ * call.c     one call: request, decision, the service in the target's sandbox, streaming
+ * decide.c   the decision (the rpc domain of the policy)
+ * The caller is identified by the socket it connected to (each compartment sees only its own),
+ * never by what it says.
+ */
+#ifndef SECAI_BROKER_H
+#define SECAI_BROKER_H
+
+#include <pthread.h>
+
+#include "compart.h"
+
+struct broker {
+	char state_dir[4096];
+	char bin_dir[4096];	/* mounted at /run/secai/bin in every sandbox (secai-call) */
+	char audit_socket[4200];
+	char audit_spool[4200];
+	char policy_dir[4200];
+	struct compart_set *set;
+	pthread_mutex_t lock;
+	int active;		/* calls in progress */
+	int stopping;
+};
+
+enum broker_verdict { BROKER_DENY = 0, BROKER_ALLOW, BROKER_ASK };
+
+struct broker_decision {
+	enum broker_verdict verdict;
+	char target[COMPART_NAME_MAX]; /* where the service runs (policy may redirect) */
+	char reason[256];	       /* for the caller, the log and the audit */
+	char rule[256];		       /* the deciding rule (file:line), when one decided */
+};
+
+/* decide.c: the rpc policy's answer for one call. Never fails open. */
+void broker_decide(struct broker *b, const char *source, const char *target, const char *service,
+		   const char *arg, struct broker_decision *d);
+
+/* call.c: serves one accepted connection from compartment source (takes the fd). */
+void broker_call(struct broker *b, int fd, const struct compart *source);
+
+#endif
