@@ -80,6 +80,9 @@ static const struct config_key config_keys[] = {
     CFG_PORT("registry.port", registry.port, "8470"),
     CFG_PORT("ui.port", ui.port, "8480"),
     CFG_PORT("policy.port", policy.port, "8500"),
+    {"policy.file", CFG_STRING, CFG_AT(policy.file), "", 0, 0, 0, NULL, config_check_abs_path},
+    {"policy.socket", CFG_STRING, CFG_AT(policy.socket), "", 0, 0, 0, NULL,
+     config_check_abs_path},
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -751,11 +754,34 @@ int config_finish(struct secai_config *cfg, char *err, size_t errlen)
 			 cfg->source);
 		return -1;
 	}
+	if (cfg->policy.file[0] == '\0' &&
+	    statedir_path(cfg->state_dir, "policy.yaml", cfg->policy.file,
+			  sizeof(cfg->policy.file)) != 0) {
+		cfg->policy.file[0] = '\0';
+		snprintf(err, errlen, "%s: policy.file: path under state_dir is too long",
+			 cfg->source);
+		return -1;
+	}
+	if (cfg->policy.socket[0] == '\0' &&
+	    statedir_path(cfg->state_dir, "run/policy.sock", cfg->policy.socket,
+			  sizeof(cfg->policy.socket)) != 0) {
+		cfg->policy.socket[0] = '\0';
+		snprintf(err, errlen, "%s: policy.socket: path under state_dir is too long",
+			 cfg->source);
+		return -1;
+	}
 	if (strlen(cfg->audit.socket) >= sizeof(sun.sun_path)) {
 		snprintf(err, errlen,
 			 "%s: audit.socket: path is %zu bytes, longer than a Unix socket path "
 			 "allows (%zu)",
 			 cfg->source, strlen(cfg->audit.socket), sizeof(sun.sun_path) - 1);
+		return -1;
+	}
+	if (strlen(cfg->policy.socket) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen,
+			 "%s: policy.socket: path is %zu bytes, longer than a Unix socket path "
+			 "allows (%zu)",
+			 cfg->source, strlen(cfg->policy.socket), sizeof(sun.sun_path) - 1);
 		return -1;
 	}
 	return 0;

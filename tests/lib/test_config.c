@@ -67,6 +67,8 @@ static void assert_defaults(const struct secai_config *cfg)
 	assert_int_equal(cfg->registry.port, 8470);
 	assert_int_equal(cfg->ui.port, 8480);
 	assert_int_equal(cfg->policy.port, 8500);
+	assert_string_equal(cfg->policy.file, "");
+	assert_string_equal(cfg->policy.socket, "");
 }
 
 static void test_defaults(void **state)
@@ -111,7 +113,9 @@ static const char full_yaml[] = "# full\n"
 				"  port: 9002\n"
 				"ui: {port: 9003}\n"
 				"policy:\n"
-				"  port: 65535\n";
+				"  port: 65535\n"
+				"  file: /etc/secai/policy.yaml\n"
+				"  socket: \"/run/secai/policy.sock\"\n";
 
 static void assert_full(const struct secai_config *cfg)
 {
@@ -129,6 +133,8 @@ static void assert_full(const struct secai_config *cfg)
 	assert_int_equal(cfg->registry.port, 9002);
 	assert_int_equal(cfg->ui.port, 9003);
 	assert_int_equal(cfg->policy.port, 65535);
+	assert_string_equal(cfg->policy.file, "/etc/secai/policy.yaml");
+	assert_string_equal(cfg->policy.socket, "/run/secai/policy.sock");
 }
 
 static void test_full_file(void **state)
@@ -535,6 +541,52 @@ static void test_print_roundtrip(void **state)
 	free(text);
 }
 
+static void test_policy_keys(void **state)
+{
+	struct secai_config cfg;
+	char dir[300];
+
+	(void)state;
+	expect_error("policy:\n  file: policy.yaml\n",
+		     "appliance.yaml:2: policy.file: must be an absolute path, or \"\" for the "
+		     "default");
+	expect_error("policy:\n  socket: run/p.sock\n",
+		     "appliance.yaml:2: policy.socket: must be an absolute path, or \"\" for the "
+		     "default");
+	expect_error("policy:\n  rules: []\n",
+		     "appliance.yaml:2: policy.\"rules\": unknown key (allowed in policy: port, "
+		     "file, socket)");
+	expect_error("policy: {file: [a]}\n",
+		     "appliance.yaml:1: policy.file: expected a single value, got a sequence");
+	expect_error("policy:\n  file: /a\n  file: /b\n",
+		     "appliance.yaml:3: policy.file: duplicate key (first set at line 2)");
+	assert_int_equal(load("policy: {file: ~, socket: \"\"}\n", &cfg), 0);
+	assert_string_equal(cfg.policy.file, "");
+	assert_string_equal(cfg.policy.socket, "");
+
+	/* config_finish derives both from the state directory, and keeps explicit ones */
+	setenv("SECAI_HOME", "/tmp/hP-secai-home", 1);
+	config_defaults(&cfg);
+	assert_int_equal(config_finish(&cfg, errbuf, sizeof(errbuf)), 0);
+	assert_string_equal(cfg.policy.file, "/tmp/hP-secai-home/policy.yaml");
+	assert_string_equal(cfg.policy.socket, "/tmp/hP-secai-home/run/policy.sock");
+	assert_int_equal(load(full_yaml, &cfg), 0);
+	assert_int_equal(config_finish(&cfg, errbuf, sizeof(errbuf)), 0);
+	assert_string_equal(cfg.policy.file, "/etc/secai/policy.yaml");
+	assert_string_equal(cfg.policy.socket, "/run/secai/policy.sock");
+
+	/* an explicit policy socket that cannot fit a sockaddr_un */
+	memset(dir, 's', sizeof(dir));
+	dir[0] = '/';
+	dir[200] = '\0';
+	config_defaults(&cfg);
+	snprintf(cfg.policy.socket, sizeof(cfg.policy.socket), "%s", dir);
+	assert_int_equal(config_finish(&cfg, errbuf, sizeof(errbuf)), -1);
+	assert_non_null(strstr(errbuf, "policy.socket: path is 200 bytes, longer than a Unix "
+				       "socket path allows (107)"));
+	unsetenv("SECAI_HOME");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -552,6 +604,7 @@ int main(void)
 	    cmocka_unit_test(test_lookup_order),
 	    cmocka_unit_test(test_finish),
 	    cmocka_unit_test(test_print_roundtrip),
+	    cmocka_unit_test(test_policy_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
