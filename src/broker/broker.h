@@ -3,7 +3,7 @@
  *
  * main.c     options, compartments, one listening socket per compartment, the accept loop
  * call.c     one call: request, decision, the service in the target's sandbox, streaming
- * decide.c   the decision (the rpc domain of the policy)
+ * decide.c   the decision (the rpc domain of src/lib/policy, reloaded when the file changes)
  * The caller is identified by the socket it connected to (each compartment sees only its own),
  * never by what it says.
  */
@@ -19,7 +19,8 @@ struct broker {
 	char bin_dir[4096];	/* mounted at /run/secai/bin in every sandbox (secai-call) */
 	char audit_socket[4200];
 	char audit_spool[4200];
-	char policy_dir[4200];
+	char policy_dir[4200];	/* qrexec policy.d (when that engine is plugged in) */
+	char policy_file[4200]; /* policy.yaml (appliance.yaml policy.file) */
 	struct compart_set *set;
 	pthread_mutex_t lock;
 	int active;		/* calls in progress */
@@ -32,7 +33,8 @@ struct broker_decision {
 	enum broker_verdict verdict;
 	char target[COMPART_NAME_MAX]; /* where the service runs (policy may redirect) */
 	char reason[256];	       /* for the caller, the log and the audit */
-	char rule[256];		       /* the deciding rule (file:line), when one decided */
+	char rule[320];		       /* the deciding rule (file:line), when one decided */
+	char digest[65];	       /* the policy's digest */
 };
 
 /* decide.c: the rpc policy's answer for one call. Never fails open. */

@@ -172,9 +172,9 @@ void broker_call(struct broker *b, int fd, const struct compart *source)
 		log_info("refused %s -> %s %s%s%s: %s", source->name, target_name, service,
 			 arg[0] ? "+" : "", arg, d.reason);
 		audit(b, "broker.refused",
-		      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "source", source->name, "target",
-				target_name, "service", service, "arg", arg, "reason", d.reason,
-				"rule", d.rule));
+		      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "source", source->name,
+				"target", target_name, "service", service, "arg", arg, "reason",
+				d.reason, "rule", d.rule, "policy_digest", d.digest));
 		goto done;
 	}
 	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
@@ -249,8 +249,9 @@ void broker_call(struct broker *b, int fd, const struct compart *source)
 	log_info("call %s -> %s %s%s%s: exit %d%s", source->name, d.target, service,
 		 arg[0] ? "+" : "", arg, code, caller_open ? "" : " (caller gone)");
 	audit(b, "broker.call",
-	      json_pack("{s:s, s:s, s:s, s:s, s:i, s:s}", "source", source->name, "target", d.target,
-			"service", service, "arg", arg, "exit", code, "rule", d.rule));
+	      json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s}", "source", source->name, "target",
+			d.target, "service", service, "arg", arg, "exit", code, "rule", d.rule,
+			"policy_digest", d.digest));
 done:
 	close_pair(in);
 	close_pair(out);

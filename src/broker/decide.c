@@ -1,26 +1,96 @@
 /*
  * decide.c — the broker's one question to the policy: may SOURCE run SERVICE+ARG in TARGET?
  *
- * The rpc domain reads Qubes OS qrexec policy files (issue 7/7, item 3). Until that engine is
- * wired in here, every call is refused, and the refusal says why: default deny is the only
- * answer a missing policy may give.
- * Owns: turning a policy answer into a broker_decision. Never: allows a call no policy rule
- * allowed, or lets an error turn into an allow.
+ * The answer comes from the rpc domain of the policy engine (src/lib/policy: policy.yaml's rpc
+ * rules first, then the Qubes qrexec policy files when that engine is plugged in as the rpc
+ * delegate). The policy file is re-read when it changes; a new file that does not load keeps
+ * the old policy (and says so); no policy, or a broken one from the start, denies everything.
+ * Owns: the broker's loaded policy and turning a pol_decision into a broker_decision.
+ * Never: allows a call no policy rule allowed, or lets an error turn into an allow.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "broker/broker.h"
+#include "log.h"
+#include "policy/pol.h"
+
+static struct pol_policy *loaded;
+static struct timespec loaded_mtime;
+static int loaded_exists = -1;
+
+/* (Re)loads b->policy_file when it appeared, changed or vanished. Called under b->lock. */
+static void refresh(struct broker *b)
+{
+	struct stat st;
+	char err[1024];
+	int exists = stat(b->policy_file, &st) == 0;
+
+	if (exists == loaded_exists &&
+	    (!exists || (st.st_mtim.tv_sec == loaded_mtime.tv_sec &&
+			 st.st_mtim.tv_nsec == loaded_mtime.tv_nsec)))
+		return;
+	loaded_exists = exists;
+	if (exists)
+		loaded_mtime = st.st_mtim;
+	struct pol_policy *p = exists ? pol_load_file(b->policy_file, err, sizeof(err)) : NULL;
+	if (p == NULL && loaded != NULL && pol_ok(loaded) && exists) {
+		log_warnx("rpc policy %s does not load (%s): keeping the previous one", b->policy_file,
+			  err);
+		return;
+	}
+	if (p == NULL) {
+		if (!exists)
+			snprintf(err, sizeof(err), "%s does not exist", b->policy_file);
+		log_warnx("NO VALID POLICY: %s — every call is refused", err);
+		p = pol_broken(b->policy_file, err);
+	} else {
+		log_info("rpc policy %s loaded (digest %s, %zu rpc rules)", b->policy_file,
+			 pol_digest(p), pol_rule_count(p, POL_RPC));
+	}
+	pol_unref(loaded);
+	loaded = p;
+}
 
 void broker_decide(struct broker *b, const char *source, const char *target, const char *service,
 		   const char *arg, struct broker_decision *d)
 {
-	(void)b;
-	(void)source;
-	(void)service;
-	(void)arg;
+	struct pol_request r;
+	struct pol_decision pd;
+	struct pol_policy *p;
+	char err[256];
+
 	memset(d, 0, sizeof(*d));
 	d->verdict = BROKER_DENY;
 	snprintf(d->target, sizeof(d->target), "%s", target);
-	snprintf(d->reason, sizeof(d->reason), "no rpc policy is loaded (default deny)");
+	pthread_mutex_lock(&b->lock);
+	refresh(b);
+	p = pol_ref(loaded);
+	pthread_mutex_unlock(&b->lock);
+	char plus_arg[80];
+	/* qrexec's form: the argument with its '+' ("+" alone when there is none) */
+	snprintf(plus_arg, sizeof(plus_arg), "+%s", arg);
+	pol_request_init(&r, POL_RPC);
+	if (pol_request_set(&r, "service", service, err, sizeof(err)) != 0 ||
+	    pol_request_set(&r, "argument", plus_arg, err, sizeof(err)) != 0 ||
+	    pol_request_set(&r, "source", source, err, sizeof(err)) != 0 ||
+	    pol_request_set(&r, "target", target, err, sizeof(err)) != 0) {
+		snprintf(d->reason, sizeof(d->reason), "request not understood by the policy: %s",
+			 err);
+		goto out;
+	}
+	pol_decide(p, &r, &pd);
+	d->verdict = pd.verdict == POL_ALLOW ? BROKER_ALLOW
+		     : pd.verdict == POL_ASK ? BROKER_ASK
+					     : BROKER_DENY;
+	snprintf(d->rule, sizeof(d->rule), "%s", pd.rule);
+	snprintf(d->reason, sizeof(d->reason), "%s", pd.reason[0] ? pd.reason
+						    : d->verdict == BROKER_ALLOW ? "allowed"
+										: "denied");
+	snprintf(d->digest, sizeof(d->digest), "%s", pd.digest);
+out:
+	pol_request_free(&r);
+	pol_unref(p);
 }

@@ -120,6 +120,7 @@ int main(int argc, char **argv)
 	snprintf(b.audit_socket, sizeof(b.audit_socket), "%s", cfg.audit.socket);
 	snprintf(b.audit_spool, sizeof(b.audit_spool), "%s/audit/spool", cfg.state_dir);
 	snprintf(b.policy_dir, sizeof(b.policy_dir), "%s/policy.d", cfg.state_dir);
+	snprintf(b.policy_file, sizeof(b.policy_file), "%s", cfg.policy.file);
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0)
 		fatal("readlink /proc/self/exe");
@@ -152,7 +153,7 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	log_info("%zu compartments from %s; sockets under %s/run/broker; rpc policy %s", b.set->n,
-		 cfile, cfg.state_dir, b.policy_dir);
+		 cfile, cfg.state_dir, b.policy_file);
 	{
 		char aerr[256];
 		json_t *d = json_pack("{s:i, s:s}", "compartments", (int)b.set->n, "file", cfile);

@@ -55,7 +55,7 @@ def in_compartment(app, name, *cmd, input=None):
 def test_refused_without_policy_and_nothing_runs(broker):
     r = in_compartment(broker, "ai", "secai-call", "work", "secai.Echo", input="x")
     assert r.returncode == 126
-    assert "Request refused (no rpc policy is loaded (default deny))" in r.stderr
+    assert "Request refused (" in r.stderr and "policy" in r.stderr.lower()
     assert not os.path.exists(os.path.join(broker.home, "compartments", "work", "home", "ran"))
     time.sleep(0.3)
     events = [json.loads(x) for x in broker.lines()]
@@ -139,3 +139,82 @@ def test_secai_call_usage(broker):
 def test_sigterm_stops_cleanly(broker):
     broker.broker.terminate()
     assert broker.broker.wait(timeout=20) == 0
+
+
+POLICY = """version: 1
+rpc:
+  - id: ai-echo
+    match: {service: secai.Echo, source: ai, target: work}
+    decision: allow
+  - id: ai-echo-arg
+    match: {service: secai.Arg, argument: "+x*", source: ai, target: work}
+    decision: allow
+  - id: ask-me
+    match: {service: secai.Ask, source: ai}
+    decision: ask
+"""
+
+
+def write_policy(app, text):
+    path = os.path.join(app.home, "policy.yaml")
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+    time.sleep(0.05)
+
+
+def test_allowed_call_runs_in_target_and_streams(broker):
+    write_policy(broker, POLICY)
+    rpc = os.path.join(broker.home, "compartments", "work", "rpc")
+    with open(os.path.join(rpc, "secai.Echo"), "w") as f:
+        f.write("#!/bin/sh\ntouch /home/user/ran\necho \"hello $QREXEC_REMOTE_DOMAIN from "
+                "$(hostname)\"\ncat\necho err >&2\nexit 3\n")
+    r = in_compartment(broker, "ai", "secai-call", "work", "secai.Echo", input="line1\nline2\n")
+    assert r.returncode == 3, r.stderr
+    assert r.stdout == "hello ai from work\nline1\nline2\n"
+    assert r.stderr == "err\n"
+    assert os.path.exists(os.path.join(broker.home, "compartments", "work", "home", "ran"))
+    time.sleep(0.3)
+    calls = [json.loads(x)["data"] for x in broker.lines() if '"broker.call"' in x]
+    assert calls[-1]["source"] == "ai" and calls[-1]["exit"] == 3
+    assert calls[-1]["rule"].endswith("policy.yaml:3") and len(calls[-1]["policy_digest"]) == 64
+    # the reverse direction has no rule: refused, nothing runs in ai
+    r = in_compartment(broker, "work", "secai-call", "ai", "secai.Echo")
+    assert r.returncode == 126
+
+
+def test_argument_service_file_and_policy(broker):
+    write_policy(broker, POLICY)
+    rpc = os.path.join(broker.home, "compartments", "work", "rpc")
+    for name, body in (("secai.Arg", "echo generic $QREXEC_SERVICE_ARGUMENT"),
+                       ("secai.Arg+xyz", "echo specific $QREXEC_SERVICE_FULL_NAME")):
+        with open(os.path.join(rpc, name), "w") as f:
+            f.write("#!/bin/sh\n" + body + "\n")
+        os.chmod(os.path.join(rpc, name), 0o755)
+    r = in_compartment(broker, "ai", "secai-call", "work", "secai.Arg+xyz")
+    assert r.stdout == "specific secai.Arg+xyz\n", r.stderr
+    r = in_compartment(broker, "ai", "secai-call", "work", "secai.Arg+x1")
+    assert r.stdout == "generic x1\n", r.stderr
+    r = in_compartment(broker, "ai", "secai-call", "work", "secai.Arg+other")
+    assert r.returncode == 126  # the argument does not match the rule
+    # a symlinked service file is never run
+    os.symlink("/bin/true", os.path.join(rpc, "secai.Arg+xlink"))
+    os.remove(os.path.join(rpc, "secai.Arg"))
+    r = in_compartment(broker, "ai", "secai-call", "work", "secai.Arg+xlink")
+    assert r.returncode == 126 and "has no service" in r.stderr
+
+
+def test_ask_without_a_prompt_is_refused(broker):
+    write_policy(broker, POLICY)
+    r = in_compartment(broker, "ai", "secai-call", "work", "secai.Ask")
+    assert r.returncode == 126 and "ask" in r.stderr
+
+
+def test_policy_reload_keeps_old_when_broken(broker):
+    write_policy(broker, POLICY)
+    assert in_compartment(broker, "ai", "secai-call", "work", "secai.Echo").returncode == 0
+    write_policy(broker, "version: 1\nrpc: [ {decision: maybe} ]\n")
+    assert in_compartment(broker, "ai", "secai-call", "work", "secai.Echo").returncode == 0
+    assert "keeping the previous one" in open(broker.broker_log).read()
+    write_policy(broker, "version: 1\n")  # a valid policy without rpc rules
+    assert in_compartment(broker, "ai", "secai-call", "work", "secai.Echo").returncode == 126
