@@ -78,7 +78,16 @@ void pol_eval(const struct pol_policy *p, const struct pol_request *r, struct po
 	memcpy(d->digest, p->digest, sizeof(d->digest));
 	rules = p->rules[r->domain];
 	n = p->nrules[r->domain];
+	/* explaining walks every rule; deciding only the candidates of the index (same answer) */
+	const struct pol_index *ix = trace == NULL ? &p->index[r->domain] : NULL;
+	const char *key = ix != NULL && ix->field >= 0 ? r->val[ix->field] : NULL;
+	size_t bi = 0, wi = 0;
 	for (size_t i = 0; i < n; i++) {
+		if (ix != NULL && ix->field >= 0) {
+			i = pol_index_next(ix, key, &bi, &wi, n);
+			if (i >= n)
+				break;
+		}
 		const struct pol_rule *ru = &rules[i];
 		size_t j;
 

@@ -10,6 +10,7 @@
 #include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "policy/pol.h"
 
@@ -93,6 +94,21 @@ struct pol_rule {
 	size_t nconds;
 };
 
+/* pol_index.c: the rules of one domain bucketed by the literals of their key field. */
+struct pol_bucket {
+	const char *key; /* NULL = empty slot */
+	uint32_t *rules; /* ascending rule indexes */
+	uint32_t n, cap;
+};
+
+struct pol_index {
+	int field; /* key field index, -1 = no index (scan every rule) */
+	size_t nbuckets;
+	struct pol_bucket *b;
+	uint32_t *wild; /* rules that do not pin the key field, ascending */
+	uint32_t nwild;
+};
+
 struct pol_policy {
 	int refs; /* atomic */
 	int ok;
@@ -103,7 +119,17 @@ struct pol_policy {
 	size_t canon_len;
 	struct pol_rule *rules[POL_NDOMAINS];
 	size_t nrules[POL_NDOMAINS];
+	struct pol_index index[POL_NDOMAINS];
 };
+
+/* Builds ix over rules[0..n) of domain d (0, or -1 out of memory; ix->field -1 = none). */
+int pol_index_build(struct pol_index *ix, const struct pol_rule *rules, size_t n,
+		    enum pol_domain d);
+void pol_index_free(struct pol_index *ix);
+/* The next candidate rule index for a request whose key field is value (NULL = not given),
+ * merging its bucket and the wild rules in order; *bi, *wi start at 0. n when done. */
+size_t pol_index_next(const struct pol_index *ix, const char *value, size_t *bi, size_t *wi,
+		      size_t n);
 
 /* pol_match.c: does cond hold for r? When it does not and why != NULL, writes why. */
 bool pol_cond_match(const struct pol_cond *c, const struct pol_request *r, char *why,

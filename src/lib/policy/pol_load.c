@@ -74,6 +74,7 @@ static void pol_free(struct pol_policy *p)
 			free(r->reason);
 		}
 		free(p->rules[d]);
+		pol_index_free(&p->index[d]);
 	}
 	free(p->broken_why);
 	free(p->canon);
@@ -648,7 +649,7 @@ static int ld_top(struct pol_ld *l, const struct pol_node *root)
 static int ld_digest(struct pol_ld *l)
 {
 	uint8_t h[SHA256_LEN];
-	char *s = json_dumps(l->canon, JSON_COMPACT | JSON_SORT_KEYS);
+	char *s = json_dumps(l->canon, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
 
 	if (s == NULL || sha256_digest(s, strlen(s), h) != 0) {
 		free(s);
@@ -688,9 +689,18 @@ struct pol_policy *pol_load_buffer(const char *name, const char *buf, size_t len
 	l.p->refs = 1;
 	l.p->ok = 1;
 	snprintf(l.p->source, sizeof(l.p->source), "%s", name);
+	for (int d = 0; d < POL_NDOMAINS; d++)
+		l.p->index[d].field = -1;
 	rc = ld_top(&l, root);
 	if (rc == 0)
 		rc = ld_digest(&l);
+	for (int d = 0; d < POL_NDOMAINS && rc == 0; d++)
+		if (pol_index_build(&l.p->index[d], l.p->rules[d], l.p->nrules[d],
+				    (enum pol_domain)d) != 0) {
+			if (err)
+				snprintf(err, errlen, "%s: out of memory", name);
+			rc = -1;
+		}
 	pol_node_free(root);
 	json_decref(l.canon);
 	if (rc != 0) {
