@@ -49,7 +49,8 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_A     := $(BUILD)/libsecai.a
 
 PROG_DIRS := $(filter-out lib,$(notdir $(patsubst %/main.c,%,$(wildcard src/*/main.c))))
-# The inference engine (src/infer/ but main.c) is linked into securectl too (`securectl run`).
+# The inference engine (src/infer/ but main.c) is linked into securectl too (`securectl run`),
+# and into secai-quarantine and its tests (the behavioural test, stage 6).
 ENGINE_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %/main.c src/infer/srv_%.c,$(wildcard src/infer/*.c)))
 prog_name  = $(if $(filter securectl,$(1)),securectl,secai-$(1))
 PROGS     := $(foreach d,$(PROG_DIRS),$(BUILD)/$(call prog_name,$(d)))
@@ -81,7 +82,7 @@ $(LIB_A): $(LIB_OBJ)
 # One program per folder of src/.
 define PROG_template
 $(1)_OBJ := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(sort $$(wildcard src/$(1)/*.c)))
-$(1)_OBJ += $(if $(filter securectl,$(1)),$(ENGINE_OBJ))
+$(1)_OBJ += $(if $(filter securectl quarantine,$(1)),$(ENGINE_OBJ))
 $(BUILD)/$(call prog_name,$(1)): $$($(1)_OBJ) $(LIB_A)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
@@ -97,7 +98,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_A)
 
 # A test in tests/<dir>/ links the non-main objects of src/<dir>/ when that folder is a program.
 .SECONDEXPANSION:
-test_dir_objs = $(if $(filter lib,$(word 2,$(subst /, ,$(1)))),,$(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %/main.c,$(wildcard src/$(word 2,$(subst /, ,$(1)))/*.c))))
+test_dir_objs = $(if $(filter lib,$(word 2,$(subst /, ,$(1)))),,$(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %/main.c,$(wildcard src/$(word 2,$(subst /, ,$(1)))/*.c)))) $(if $(filter quarantine,$(word 2,$(subst /, ,$(1)))),$(ENGINE_OBJ))
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $$(call test_dir_objs,tests/$$*) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB_A) $(LDLIBS) -lcmocka

@@ -49,6 +49,11 @@ struct secai_config {
 		char file[4096];   /* the YAML domain policy; "" = <state_dir>/policy.yaml */
 		char socket[4096]; /* secai-policy's Unix socket; "" = <state_dir>/run/policy.sock */
 	} policy;
+	struct {
+		char policy_dir[4096]; /* quarantine policy folder (policy.yaml, sources.allowlist.yaml,
+					  models.lock.yaml, trust/); "" = <state_dir>/quarantine */
+		char prompts[4096];    /* behavioural-test prompt file; "" = the installed data file */
+	} quarantine;
 	char source[4096]; /* file the values came from, or "(defaults)" */
 };
 
@@ -66,7 +71,7 @@ int config_load_buffer(const char *name, const char *buf, size_t len, struct sec
 		       char *err, size_t errlen);
 
 /* Resolves state_dir ("" = statedir.h rule) and fills the "" paths that derive from it
- * (audit.socket, audit.log_file, policy.file, policy.socket). Checks the socket paths fit a sockaddr_un. Idempotent. */
+ * (audit.socket, audit.log_file, policy.file, policy.socket, quarantine.policy_dir). Checks the socket paths fit a sockaddr_un. Idempotent. */
 int config_finish(struct secai_config *cfg, char *err, size_t errlen);
 
 /* Prints the effective config as YAML that config_load_buffer reads back to the same values. */

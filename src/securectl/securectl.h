@@ -23,6 +23,8 @@ int verify_model_main(int argc, char **argv);  /* verify_model.c: OpenSSF model 
 int run_main(int argc, char **argv);           /* run.c */
 int chat_main(int argc, char **argv);          /* chat.c */
 int compartment_main(int argc, char **argv);   /* compartment.c: sandboxes */
+int import_main(int argc, char **argv);        /* import.c: copy a model into the quarantine */
+int quarantine_main(int argc, char **argv);    /* quarantine.c: status, list, show */
 
 /* verify_blob.c: prints a signature report and verdict line (or the JSON report); returns st
  * (an enum sig_status, which is also the exit code). Used by verify-blob and verify-model. */

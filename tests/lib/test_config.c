@@ -173,7 +173,7 @@ static void test_error_unknown_key(void **state)
 	(void)state;
 	expect_error("log_level: info\n\nlogging: debug\n",
 		     "appliance.yaml:3: \"logging\": unknown key (allowed at the top level: "
-		     "state_dir, log_level, bind_address, audit, infer, registry, ui, policy)");
+		     "state_dir, log_level, bind_address, audit, infer, registry, ui, policy, quarantine)");
 	expect_error("audit:\n  origin: a\n  checkpoint: 5\n",
 		     "appliance.yaml:3: audit.\"checkpoint\": unknown key (allowed in audit: "
 		     "socket, log_file, origin, checkpoint_every, checkpoint_interval, "
@@ -255,7 +255,7 @@ static void test_error_not_mapping(void **state)
 	expect_error(
 	    "- a\n- b\n",
 	    "appliance.yaml:1: the document must be a mapping (keys: state_dir, log_level, "
-	    "bind_address, audit, infer, registry, ui, policy), got a sequence");
+	    "bind_address, audit, infer, registry, ui, policy, quarantine), got a sequence");
 	expect_error_prefix("hello\n", "appliance.yaml:1: the document must be a mapping");
 }
 
@@ -541,6 +541,30 @@ static void test_print_roundtrip(void **state)
 	free(text);
 }
 
+static void test_quarantine_keys(void **state)
+{
+	struct secai_config cfg;
+
+	(void)state;
+	expect_error("quarantine:\n  policy_dir: q\n",
+		     "appliance.yaml:2: quarantine.policy_dir: must be an absolute path, or \"\" "
+		     "for the default");
+	expect_error("quarantine:\n  threshold: 1\n",
+		     "appliance.yaml:2: quarantine.\"threshold\": unknown key (allowed in "
+		     "quarantine: policy_dir, prompts)");
+	assert_int_equal(load("quarantine: {policy_dir: /etc/q, prompts: /p.json}\n", &cfg), 0);
+	assert_string_equal(cfg.quarantine.policy_dir, "/etc/q");
+	assert_string_equal(cfg.quarantine.prompts, "/p.json");
+	assert_int_equal(config_finish(&cfg, errbuf, sizeof(errbuf)), 0);
+	assert_string_equal(cfg.quarantine.policy_dir, "/etc/q");
+	setenv("SECAI_HOME", "/tmp/hQ-secai-home", 1);
+	config_defaults(&cfg);
+	assert_int_equal(config_finish(&cfg, errbuf, sizeof(errbuf)), 0);
+	assert_string_equal(cfg.quarantine.policy_dir, "/tmp/hQ-secai-home/quarantine");
+	assert_string_equal(cfg.quarantine.prompts, "");
+	unsetenv("SECAI_HOME");
+}
+
 static void test_policy_keys(void **state)
 {
 	struct secai_config cfg;
@@ -605,6 +629,7 @@ int main(void)
 	    cmocka_unit_test(test_finish),
 	    cmocka_unit_test(test_print_roundtrip),
 	    cmocka_unit_test(test_policy_keys),
+	    cmocka_unit_test(test_quarantine_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

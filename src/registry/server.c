@@ -1,0 +1,170 @@
+/*
+ * server.c — the routes of secai-registry (see registry.h).
+ *
+ * Owns: answering from the manifest as it is on disk now (signature checked every time), the
+ * report of a model (only when its hash is the one the manifest recorded), re-hashing.
+ * Never: writes anything, follows a symlink when re-hashing, or answers 200 from a manifest
+ * that does not verify.
+ */
+#include "registry/registry.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "json.h"
+#include "log.h"
+#include "registry/reg_manifest.h"
+#include "sha256.h"
+
+int reg_server_init(struct reg_server *s, const char *state_dir)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->state, sizeof(s->state), "%s", state_dir);
+	return reg_paths(state_dir, s->regdir, sizeof(s->regdir), s->manifest,
+			 sizeof(s->manifest));
+}
+
+/* 0 verified (or empty registry), -1 with err. */
+static int load(const struct reg_server *s, json_t **models, char *err, size_t errlen)
+{
+	uint8_t pk[REG_PK_LEN];
+	int rc = reg_pub_load(s->regdir, pk, err, errlen);
+
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		if (access(s->manifest, F_OK) == 0) {
+			snprintf(err, errlen, "manifest present but no registry.pub to verify it");
+			return -1;
+		}
+		*models = json_array();
+		return 0;
+	}
+	return reg_manifest_load(s->manifest, pk, models, err, errlen) < 0 ? -1 : 0;
+}
+
+static int rehash(const json_t *m, char *got, size_t glen, char *err, size_t errlen)
+{
+	const char *path = json_get_string(m, "path"), *kind = json_get_string(m, "kind");
+	uint8_t d[32];
+	int fd, rc;
+
+	if (path == NULL || kind == NULL || strcmp(kind, "file") != 0) {
+		snprintf(err, errlen, "only single-file models are re-hashed over HTTP");
+		return -1;
+	}
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = sha256_fd(fd, d);
+	close(fd);
+	if (rc != 0) {
+		snprintf(err, errlen, "read failed");
+		return -1;
+	}
+	if (glen >= 65)
+		hex_encode(d, 32, got);
+	return 0;
+}
+
+int reg_handle(void *arg, const struct http_request *req, struct http_response *resp)
+{
+	const struct reg_server *s = arg;
+	const char *p = req->path;
+	bool get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
+	json_t *models = NULL, *out = NULL, *m;
+	char err[512], sha[65];
+	int rc;
+
+	if (strcmp(p, "/health") == 0 && get) {
+		rc = load(s, &models, err, sizeof(err));
+		out = rc == 0 ? json_pack("{s:s, s:s, s:I}", "status", "ok", "manifest", "verified",
+					  "models", (json_int_t)json_array_size(models))
+			      : json_pack("{s:s, s:s, s:s}", "status", "degraded", "manifest",
+					  "invalid", "error", err);
+		rc = http_reply_json(resp, rc == 0 ? 200 : 503, out);
+		goto done;
+	}
+	if (strncmp(p, "/v1/models", 10) != 0 || (p[10] != '\0' && p[10] != '/')) {
+		rc = http_reply_error(resp, 404, "not_found", "no such route");
+		goto done;
+	}
+	if (!get && !post) {
+		rc = http_reply_error(resp, 405, "method_not_allowed",
+				      "the registry API is read-only");
+		goto done;
+	}
+	if (load(s, &models, err, sizeof(err)) != 0) {
+		log_warnx("manifest refused: %s", err);
+		rc = http_reply_error(resp, 503, "manifest_invalid", err);
+		goto done;
+	}
+	if (p[10] == '\0' || strcmp(p + 10, "/") == 0) {
+		if (!get) {
+			rc = http_reply_error(resp, 405, "method_not_allowed", "GET only");
+			goto done;
+		}
+		out = json_pack("{s:s, s:O}", "object", "list", "data", models);
+		rc = http_reply_json(resp, 200, out);
+		goto done;
+	}
+	/* /v1/models/<sha256>[/report|/verify] */
+	if (strlen(p + 11) < 64) {
+		rc = http_reply_error(resp, 404, "not_found", "expected /v1/models/<sha256>");
+		goto done;
+	}
+	memcpy(sha, p + 11, 64);
+	sha[64] = '\0';
+	if (!reg_is_sha256(sha) || (m = reg_models_find(models, sha)) == NULL) {
+		rc = http_reply_error(resp, 404, "not_found", "no such model in the registry");
+		goto done;
+	}
+	if (p[75] == '\0' && get) {
+		rc = http_reply_json(resp, 200, m);
+	} else if (strcmp(p + 75, "/report") == 0 && get) {
+		const char *rp = json_get_string(m, "report"), *want = json_get_string(m, "report_sha256");
+		char *buf = NULL, hex[65];
+		uint8_t d[32];
+		size_t len;
+
+		if (rp == NULL || want == NULL || fs_read_file(rp, 64u << 20, &buf, &len) != 0) {
+			rc = http_reply_error(resp, 404, "not_found", "report missing");
+		} else {
+			sha256_digest(buf, len, d);
+			hex_encode(d, 32, hex);
+			rc = strcmp(hex, want) == 0
+				 ? http_reply(resp, 200, "application/json", buf, len)
+				 : http_reply_error(resp, 409, "report_changed",
+						    "the report differs from the one the manifest "
+						    "recorded");
+		}
+		free(buf);
+	} else if (strcmp(p + 75, "/verify") == 0 && post) {
+		char got[65] = "";
+		if (rehash(m, got, sizeof(got), err, sizeof(err)) != 0) {
+			out = json_pack("{s:s, s:b, s:s}", "sha256", sha, "ok", 0, "error", err);
+		} else {
+			out = json_pack("{s:s, s:b, s:s}", "sha256", sha, "ok", strcmp(got, sha) == 0,
+					"actual", got);
+			if (strcmp(got, sha) != 0)
+				log_warnx("model %.12s no longer matches its hash", sha);
+		}
+		rc = http_reply_json(resp, 200, out);
+	} else {
+		rc = http_reply_error(resp, get || post ? 404 : 405, "not_found", "no such route");
+	}
+done:
+	json_decref(models);
+	json_decref(out);
+	return rc;
+}
