@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fsutil.h"
 #include "log.h"
 #include "quarantine/intake.h"
 #include "quarantine/qr.h"
@@ -130,6 +131,12 @@ int main(int argc, char **argv)
 			fatalx("cannot start the intake thread");
 		thread_started = true;
 	}
+	/* liveness for `securectl up/status`: STATE/run/quarantine.pid while running */
+	char pidfile[4200], pidtxt[32];
+	snprintf(pidfile, sizeof(pidfile), "%s/run/quarantine.pid", cfg.state_dir);
+	snprintf(pidtxt, sizeof(pidtxt), "%ld\n", (long)getpid());
+	if (!once && fs_atomic_write(pidfile, pidtxt, strlen(pidtxt), 0644) != 0)
+		log_warn("cannot write %s", pidfile);
 	log_info("watching %s/incoming (policy %s)", env.qdir, env.policy_dir);
 	printf("secai-quarantine: watching %s/incoming\n", env.qdir);
 	fflush(stdout);
@@ -151,6 +158,8 @@ int main(int argc, char **argv)
 		free(name);
 	}
 	g_stop = 1;
+	if (!once)
+		unlink(pidfile);
 	if (thread_started)
 		pthread_join(th, NULL);
 	if (in.fd >= 0)

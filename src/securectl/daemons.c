@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "audit_client.h"
+#include "fsutil.h"
 #include "json.h"
 #include "securectl/daemons.h"
 #include "securectl/demo.h"
@@ -70,7 +71,7 @@ static size_t body_write(char *p, size_t sz, size_t nm, void *arg)
 }
 
 /* GET a small JSON document from a loopback daemon (1 s). NULL on any failure. */
-static json_t *get_json(const struct secai_config *cfg, int port, const char *path)
+json_t *daemon_get_json(const struct secai_config *cfg, int port, const char *path)
 {
 	char url[512], err[160];
 	struct body b;
@@ -100,7 +101,7 @@ static json_t *get_json(const struct secai_config *cfg, int port, const char *pa
 
 static json_t *infer_probe(const struct secai_config *cfg)
 {
-	json_t *h = get_json(cfg, cfg->infer.port, "/health"), *m, *o;
+	json_t *h = daemon_get_json(cfg, cfg->infer.port, "/health"), *m, *o;
 
 	if (h == NULL || strcmp(json_get_string(h, "status") ? json_get_string(h, "status") : "",
 				"ok") != 0) {
@@ -108,7 +109,7 @@ static json_t *infer_probe(const struct secai_config *cfg)
 		return json_pack("{s:b, s:s}", "healthy", 0, "error", "no answer on /health");
 	}
 	json_decref(h);
-	m = get_json(cfg, cfg->infer.port, "/v1/models");
+	m = daemon_get_json(cfg, cfg->infer.port, "/v1/models");
 	json_t *d = json_array_get(json_object_get(m, "data"), 0);
 	o = json_pack("{s:b, s:s, s:s}", "healthy", 1, "model",
 		      json_get_string(d, "id") ? json_get_string(d, "id") : "?", "sha256",
@@ -120,7 +121,7 @@ static json_t *infer_probe(const struct secai_config *cfg)
 }
 
 /* The model infer serves: appliance.yaml's infer.model (infer checks its pin itself), else
- * the demo model, admitted by demo.c, pinned by the hash computed there. */
+ * the demo model, vetted by the quarantine and listed by the registry (demo.c). */
 static int infer_prepare(const struct secai_config *cfg, struct daemon_args *a, char *err,
 			 size_t errlen)
 {
@@ -130,9 +131,6 @@ static int infer_prepare(const struct secai_config *cfg, struct daemon_args *a, 
 		return 0;
 	if (demo_model_ensure(cfg, path, sizeof(path), sha, err, errlen) != 0)
 		return -1;
-	printf("secai: demo model %s\n        sha256 %s — format gate and static scan: clean\n",
-	       path, sha);
-	fflush(stdout);
 	return daemon_args_add(a, "--model") || daemon_args_add(a, path) ||
 			   daemon_args_add(a, "--sha256") || daemon_args_add(a, sha)
 		   ? -1
@@ -150,8 +148,57 @@ int daemon_args_add(struct daemon_args *a, const char *arg)
 	return 0;
 }
 
+static void quarantine_endpoint(const struct secai_config *cfg, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s/quarantine/incoming (drop zone)", cfg->state_dir);
+}
+
+/* Alive when STATE/run/quarantine.pid names a running secai-quarantine. */
+static json_t *quarantine_probe(const struct secai_config *cfg)
+{
+	char path[4200], *txt = NULL, comm[64] = "";
+	size_t len;
+	long pid;
+
+	snprintf(path, sizeof(path), "%s/run/quarantine.pid", cfg->state_dir);
+	if (fs_read_file(path, 64, &txt, &len) != 0)
+		return json_pack("{s:b, s:s}", "healthy", 0, "error", "not running (no pid file)");
+	pid = strtol(txt, NULL, 10);
+	free(txt);
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	FILE *f = pid > 0 ? fopen(path, "r") : NULL;
+	if (f != NULL) {
+		if (fgets(comm, sizeof(comm), f) == NULL)
+			comm[0] = '\0';
+		fclose(f);
+	}
+	if (strncmp(comm, "secai-quarantin", 15) != 0)
+		return json_pack("{s:b, s:s}", "healthy", 0, "error", "not running (stale pid file)");
+	return json_pack("{s:b, s:I}", "healthy", 1, "pid", (json_int_t)pid);
+}
+
+static void registry_endpoint(const struct secai_config *cfg, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "http://%s:%d/v1/models", cfg->bind_address, cfg->registry.port);
+}
+
+static json_t *registry_probe(const struct secai_config *cfg)
+{
+	json_t *h = daemon_get_json(cfg, cfg->registry.port, "/health"), *o;
+
+	if (h == NULL)
+		return json_pack("{s:b, s:s}", "healthy", 0, "error",
+				 "no answer on /health (or the manifest does not verify)");
+	o = json_pack("{s:b, s:O, s:O}", "healthy", 1, "manifest", json_object_get(h, "manifest"),
+		      "models", json_object_get(h, "models"));
+	json_decref(h);
+	return o;
+}
+
 const struct daemon_desc daemon_table[] = {
     {"audit", "secai-audit", audit_endpoint, audit_probe, NULL},
+    {"quarantine", "secai-quarantine", quarantine_endpoint, quarantine_probe, NULL},
+    {"registry", "secai-registry", registry_endpoint, registry_probe, NULL},
     {"infer", "secai-infer", infer_endpoint, infer_probe, infer_prepare},
 };
 const size_t daemon_count = sizeof(daemon_table) / sizeof(daemon_table[0]);

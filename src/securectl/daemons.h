@@ -37,6 +37,10 @@ int daemon_args_add(struct daemon_args *a, const char *arg);
 extern const struct daemon_desc daemon_table[];
 extern const size_t daemon_count;
 
+/* GET a small JSON document from a loopback daemon's port (1 s timeout); NULL on failure or a
+ * status other than 200. */
+json_t *daemon_get_json(const struct secai_config *cfg, int port, const char *path);
+
 /* Finds a daemon program next to securectl, else on PATH. */
 int daemon_program_path(const char *program, char *out, size_t outlen);
 

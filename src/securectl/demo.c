@@ -1,14 +1,11 @@
 /*
- * demo.c — the demo model `securectl up` serves when no model is configured.
- *
- * The project writes it itself (tools/gen_model's "demo" preset: a small random-weight llama
- * model, ChatML, ~3.6 MB), then admits it the way any model is admitted as far as the landed
- * parts allow: the format gate and static scan of src/lib/scan must call it clean, its SHA-256
- * is recorded when it is written (secai-demo.gguf.sha256) and checked on every later start — a
- * changed file is refused, not re-pinned — and handed to secai-infer as the pin; the admission
- * is an audit event. Written atomically (temp file, fsync, rename): an interrupted `up` leaves no
- * half model behind.
- * Owns: STATE/models/demo/. Never: serves a file the scanner rejected.
+ * demo.c — the demo model `securectl up` serves when no model is configured, through the real
+ * pipeline: written by the project (tools/gen_model's "demo" preset, a small llama model with
+ * a greeting planted in its weights), dropped into quarantine/incoming/ (written under a hidden
+ * name, then renamed in, as every writer must), vetted by secai-quarantine's seven stages,
+ * promoted into the registry, and served at the path and SHA-256 the registry lists.
+ * A demo model already in the registry is reused; a rejected one stops `up` with the reason.
+ * Owns: the demo model's journey. Never: serves a file the registry does not list.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,16 +13,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "audit_client.h"
 #include "fsutil.h"
 #include "infer/modelgen.h"
+#include "json.h"
 #include "log.h"
-#include "scan/folder.h"
-#include "scan/scan.h"
+#include "securectl/daemons.h"
 #include "securectl/demo.h"
 #include "sha256.h"
+
+#define DEMO_NAME "secai-demo.gguf"
+#define DEMO_WAIT_S 300
 
 static int hash_file(const char *path, char hex[65])
 {
@@ -41,74 +41,104 @@ static int hash_file(const char *path, char hex[65])
 	return rc;
 }
 
-int demo_model_ensure(const struct secai_config *cfg, char *path, size_t pathlen,
-		      char sha[65], char *err, size_t errlen)
+/* The registry's entry for the demo model (or for sha when given), as path + sha. */
+static int registry_lookup(const struct secai_config *cfg, const char *sha, char *path,
+			   size_t pathlen, char out_sha[65])
 {
-	char dir[4200], tmp[4300], pinpath[4300], spool[4200], aerr[256], *pin = NULL;
-	size_t pinlen = 0;
-	struct modelgen_params p;
-	struct scan_report r;
-	struct stat st;
-	int generated = 0;
+	json_t *list = daemon_get_json(cfg, cfg->registry.port, "/v1/models"), *e;
+	size_t i;
+	int rc = -1;
 
-	snprintf(dir, sizeof(dir), "%s/models/demo", cfg->state_dir);
-	snprintf(path, pathlen, "%s/secai-demo.gguf", dir);
-	snprintf(pinpath, sizeof(pinpath), "%s/secai-demo.gguf.sha256", dir);
-	if (fs_mkdir_p(dir, 0700) != 0) {
-		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	if (stat(path, &st) != 0) {
-		snprintf(tmp, sizeof(tmp), "%s/.secai-demo.gguf.tmp", dir);
-		if (modelgen_preset("demo", &p) != 0 || modelgen_write(&p, tmp, err, errlen) != 0)
-			return -1;
-		int fd = open(tmp, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || fsync(fd) != 0 || rename(tmp, path) != 0 || fs_fsync_dir(dir) != 0) {
-			snprintf(err, errlen, "cannot store %s: %s", path, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			unlink(tmp);
-			return -1;
-		}
-		close(fd);
-		generated = 1;
-		log_info("demo model written: %s", path);
-		if (hash_file(path, sha) != 0 || fs_atomic_write(pinpath, sha, 64, 0600) != 0) {
-			snprintf(err, errlen, "cannot pin %s: %s", path, strerror(errno));
-			return -1;
+	json_array_foreach(json_object_get(list, "data"), i, e) {
+		const char *name = json_get_string(e, "name"), *s = json_get_string(e, "sha256");
+		const char *p = json_get_string(e, "path");
+		if (name == NULL || s == NULL || p == NULL || strlen(s) != 64)
+			continue;
+		if (sha != NULL ? strcmp(s, sha) == 0 : strcmp(name, DEMO_NAME) == 0) {
+			snprintf(path, pathlen, "%s", p);
+			memcpy(out_sha, s, 65);
+			rc = 0;
+			break;
 		}
 	}
-	/* the checks of the quarantine's format gate and static scan */
-	scan_report_init(&r);
-	if (scan_path(path, &r) != 0 || scan_report_verdict(&r) != SCAN_CLEAN) {
-		fprintf(stderr, "securectl up: the demo model %s did not pass the scan:\n", path);
-		scan_report_print(&r, stderr);
-		scan_report_free(&r);
-		snprintf(err, errlen, "the demo model was rejected by the scanner (remove %s to "
-				      "regenerate it)",
-			 path);
+	json_decref(list);
+	return rc;
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+int demo_model_ensure(const struct secai_config *cfg, char *path, size_t pathlen, char sha[65],
+		      char *err, size_t errlen)
+{
+	char incoming[4200], tmp[4300], dst[4300], report[4300];
+	struct modelgen_params p;
+	size_t seen_stages = 0;
+
+	if (registry_lookup(cfg, NULL, path, pathlen, sha) == 0) {
+		printf("secai: demo model in the registry: %s\n        sha256 %s\n", path, sha);
+		fflush(stdout);
+		return 0;
+	}
+	snprintf(incoming, sizeof(incoming), "%s/quarantine/incoming", cfg->state_dir);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.part", incoming, DEMO_NAME);
+	snprintf(dst, sizeof(dst), "%s/%s", incoming, DEMO_NAME);
+	if (fs_mkdir_p(incoming, 0700) != 0) {
+		snprintf(err, errlen, "cannot create %s: %s", incoming, strerror(errno));
 		return -1;
 	}
-	size_t findings = r.n;
-	scan_report_free(&r);
-	if (hash_file(path, sha) != 0) {
-		snprintf(err, errlen, "cannot hash %s: %s", path, strerror(errno));
+	if (modelgen_preset("demo", &p) != 0 || modelgen_write(&p, tmp, err, errlen) != 0)
+		return -1;
+	int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) != 0 || hash_file(tmp, sha) != 0 || rename(tmp, dst) != 0 ||
+	    fs_fsync_dir(incoming) != 0) {
+		snprintf(err, errlen, "cannot drop the demo model into %s: %s", incoming,
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
 		return -1;
 	}
-	if (fs_read_file(pinpath, 128, &pin, &pinlen) != 0 || pinlen < 64 ||
-	    memcmp(pin, sha, 64) != 0) {
-		snprintf(err, errlen, "%s does not match the SHA-256 pinned when it was written (%s): "
-				      "refusing it; delete %s to have a new demo model written",
-			 path, pin == NULL ? "no pin file" : "hash differs", dir);
-		free(pin);
-		return -1;
+	close(fd);
+	printf("secai: demo model written into the quarantine: %s\n        sha256 %s\n", dst, sha);
+	fflush(stdout);
+	/* follow the report until the registry lists it, or the quarantine rejects it */
+	snprintf(report, sizeof(report), "%s/quarantine/reports/%s.json", cfg->state_dir, sha);
+	for (double t0 = now_s(); now_s() - t0 < DEMO_WAIT_S;) {
+		char *txt = NULL, jerr[128];
+		size_t len;
+		json_t *r = NULL;
+		if (fs_read_file(report, 8u << 20, &txt, &len) == 0)
+			r = json_parse_object(txt, len, 8u << 20, jerr, sizeof(jerr));
+		free(txt);
+		json_t *st = json_object_get(r, "stages");
+		for (; seen_stages < json_array_size(st); seen_stages++) {
+			json_t *s = json_array_get(st, seen_stages);
+			printf("        quarantine stage %-16s %s\n", json_get_string(s, "stage"),
+			       json_get_string(s, "status"));
+		}
+		fflush(stdout);
+		const char *decision = json_get_string(r, "decision");
+		if (decision != NULL && strcmp(decision, "rejected") == 0) {
+			snprintf(err, errlen, "the quarantine rejected the demo model (%s): see %s",
+				 json_get_string(r, "reason") ? json_get_string(r, "reason") : "?",
+				 report);
+			json_decref(r);
+			return -1;
+		}
+		json_decref(r);
+		if (registry_lookup(cfg, sha, path, pathlen, sha) == 0) {
+			printf("secai: demo model promoted; the registry lists %s\n", path);
+			fflush(stdout);
+			return 0;
+		}
+		usleep(200000);
 	}
-	free(pin);
-	snprintf(spool, sizeof(spool), "%s/audit/spool", cfg->state_dir);
-	json_t *d = json_pack("{s:s, s:s, s:b, s:s, s:I}", "path", path, "sha256", sha, "generated",
-			      generated, "scan", "clean", "findings", (json_int_t)findings);
-	if (audit_emit(cfg->audit.socket, spool, "model.demo_admitted", d, aerr, sizeof(aerr)) < 0)
-		log_warnx("audit: %s", aerr);
-	json_decref(d);
-	return 0;
+	snprintf(err, errlen, "the demo model was not promoted within %d s (see %s)", DEMO_WAIT_S,
+		 report);
+	return -1;
 }

@@ -9,9 +9,10 @@
 #include "config.h"
 
 /*
- * Makes sure STATE/models/demo/secai-demo.gguf exists (writing it if not), scans it (it must
- * be clean), hashes it into sha (64 hex + NUL) and records model.demo_admitted in the audit
- * log. Returns 0, or -1 with err.
+ * The demo model as the registry lists it (path, sha 64 hex + NUL): reused when already
+ * promoted, else written into quarantine/incoming/ and followed (stage by stage, printed) until
+ * promoted. Needs secai-quarantine and secai-registry running. Returns 0, or -1 with err
+ * (rejected, not promoted in time, I/O).
  */
 int demo_model_ensure(const struct secai_config *cfg, char *path, size_t pathlen, char sha[65],
 		      char *err, size_t errlen);

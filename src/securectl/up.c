@@ -311,7 +311,7 @@ int up_main(int argc, char **argv)
 			return 1;
 		}
 		ch[i].d->endpoint(&cfg, ep, sizeof(ep));
-		printf("secai: %-8s up  %s\n", ch[i].d->name, ep);
+		printf("secai: %-10s up  %s\n", ch[i].d->name, ep);
 	}
 	fflush(stdout);
 	if (!up_stop && first_answer(&cfg) != 0 && check) {

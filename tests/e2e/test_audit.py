@@ -302,7 +302,7 @@ def test_config_errors_name_file_and_line(app):
 
 
 def test_up_status_and_restart(app):
-    app.write_config(f"infer:\n  port: {free_port()}\n")
+    app.write_config(f"infer:\n  port: {free_port()}\nregistry:\n  port: {free_port()}\n")
     up = subprocess.Popen([binary("securectl"), "up"], env=app.env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True)
     app.procs.append(up)
@@ -336,6 +336,6 @@ def test_up_status_and_restart(app):
 
 
 def test_up_check(app):
-    app.write_config(f"infer:\n  port: {free_port()}\n")
+    app.write_config(f"infer:\n  port: {free_port()}\nregistry:\n  port: {free_port()}\n")
     r = app.ctl("up", "--check")
     assert re.search(r"check: audit entry \d+ appended", r.stdout) and "intact" in r.stdout

@@ -1,7 +1,9 @@
-"""`securectl up` with inference: the README's main command on its embedded default. The demo
-model is written by the project, scanned, pinned and served by a sealed secai-infer, and up
-prints a first answer; status shows the model; the audit log records every step; a demo model
-changed on disk is refused; a configured model is served instead of the demo."""
+"""`securectl up`: the README's main command on its embedded default. The demo model is written
+by the project into the quarantine, vetted through the seven stages, promoted into the registry
+and served from there by a sealed secai-infer, and up prints a first answer; status shows every
+daemon and the served model; the audit log records every step; a served model changed on disk
+is refused; a configured model is served instead of the demo."""
+import glob
 import json
 import os
 import re
@@ -16,14 +18,19 @@ def events(app):
 
 
 def test_up_check_serves_demo_and_answers(app):
-    port = free_port()
-    app.write_config(f"infer:\n  port: {port}\n")
+    app.write_config(f"infer:\n  port: {(port := free_port())}\nregistry:\n  port: {free_port()}\n")
     r = app.ctl("up", "--check", timeout=300)
     out = r.stdout
-    demo = os.path.join(app.home, "models", "demo", "secai-demo.gguf")
-    assert f"secai: demo model {demo}" in out
-    assert f"sha256 {sha256(demo)}" in out and "static scan: clean" in out
-    assert f"secai: infer    up  http://127.0.0.1:{port}/v1" in out
+    incoming = os.path.join(app.home, "quarantine", "incoming", "secai-demo.gguf")
+    assert f"secai: demo model written into the quarantine: {incoming}" in out
+    for stage in ("source_policy", "format_gate", "hash_mismatch", "provenance", "static_scan",
+                  "behavioral_test"):
+        assert re.search(rf"quarantine stage {stage} +pass", out), (stage, out)
+    m = re.search(r"the registry lists (\S+)", out)
+    assert m and m.group(1).startswith(os.path.join(app.home, "registry", "models"))
+    served = m.group(1)
+    assert f"sha256 {sha256(served)}" in out
+    assert f"secai: infer      up  http://127.0.0.1:{port}/v1" in out
     assert "secai: first answer" in out and re.search(r"\(\d+ tokens", out)
     # the greeting planted in the demo model's weights (modelgen.h, MODELGEN_GREETING)
     assert ("model: Hello! I am secai's demo model. My weights are random, but this answer came "
@@ -31,39 +38,38 @@ def test_up_check_serves_demo_and_answers(app):
             "a sealed engine.") in out
     assert "intact" in out
     ev = events(app)
-    for e in ("model.demo_admitted", "infer.started", "infer.sealed", "infer.stopped",
-              "appliance.check"):
+    for e in ("infer.started", "infer.sealed", "infer.stopped", "appliance.check"):
         assert e in ev, (e, ev)
-    admitted = [json.loads(x) for x in app.lines()
-                if json.loads(x)["event"] == "model.demo_admitted"][0]["data"]
-    assert admitted["sha256"] == sha256(demo) and admitted["generated"] is True
-    assert admitted["scan"] == "clean"
-    # the second start reuses the pinned model
+    assert any(e.startswith("quarantine.") for e in ev), ev
+    started = [json.loads(x) for x in app.lines()
+               if json.loads(x)["event"] == "infer.started"][0]["data"]
+    assert started["sha256"] == sha256(served) and started["model"] == served
+    # the second start reuses the registry's model
     r = app.ctl("up", "--check", timeout=300)
-    admitted = [json.loads(x) for x in app.lines()
-                if json.loads(x)["event"] == "model.demo_admitted"][-1]["data"]
-    assert admitted["generated"] is False
+    assert "secai: demo model in the registry" in r.stdout
+    assert "written into the quarantine" not in r.stdout
     rc, v = app.verify()
     assert rc == 0
 
 
-def test_up_refuses_changed_demo_model(app):
-    app.write_config(f"infer:\n  port: {free_port()}\n")
-    app.ctl("up", "--check", timeout=300)
-    demo = os.path.join(app.home, "models", "demo", "secai-demo.gguf")
-    with open(demo, "r+b") as f:  # flip a byte inside the weights
-        f.seek(os.path.getsize(demo) - 100)
+def test_up_refuses_changed_model(app):
+    app.write_config(f"infer:\n  port: {free_port()}\nregistry:\n  port: {free_port()}\n")
+    r = app.ctl("up", "--check", timeout=300)
+    served = re.search(r"the registry lists (\S+)", r.stdout).group(1)
+    os.chmod(served, 0o644)
+    with open(served, "r+b") as f:  # flip a byte inside the weights
+        f.seek(os.path.getsize(served) - 100)
         b = f.read(1)
         f.seek(-1, 1)
         f.write(bytes([b[0] ^ 0x01]))
     r = app.ctl("up", "--check", check=False, timeout=300)
     assert r.returncode == 1
-    assert "does not match the SHA-256 pinned" in r.stderr
+    assert "refusing" in r.stderr and "did not become healthy" in r.stderr
 
 
 def test_up_status_shows_model(app):
     port = free_port()
-    app.write_config(f"infer:\n  port: {port}\n")
+    app.write_config(f"infer:\n  port: {port}\nregistry:\n  port: {free_port()}\n")
     up = subprocess.Popen([binary("securectl"), "up"], env=app.env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True)
     app.procs.append(up)
@@ -78,8 +84,9 @@ def test_up_status_shows_model(app):
     assert st and st["healthy"], r.stdout
     infer = [d for d in st["daemons"] if d["name"] == "infer"][0]
     assert infer["model"] == "secai-demo.gguf"
-    assert infer["sha256"] == sha256(os.path.join(app.home, "models", "demo",
-                                                  "secai-demo.gguf"))
+    assert infer["sha256"] == sha256(glob.glob(os.path.join(app.home, "registry", "models", "*",
+                                                            "secai-demo.gguf"))[0])
+    assert [d["name"] for d in st["daemons"]] == ["audit", "quarantine", "registry", "infer"]
     text = app.ctl("status").stdout
     assert re.search(r"^infer\s+up\s+", text, re.M) and "model=secai-demo.gguf" in text
     # the appliance answers any OpenAI client, and the process is sealed
@@ -95,14 +102,15 @@ def test_up_serves_configured_model(app, tmp_path):
     model = str(tmp_path / "mine.gguf")
     subprocess.run([binary("tools/gen_model"), "--preset", "demo", "--seed", "77", model],
                    check=True, capture_output=True)
+    reg = f"registry:\n  port: {free_port()}\n"
     app.write_config(f"infer:\n  port: {free_port()}\n  model: {model}\n"
-                     f"  model_sha256: {sha256(model)}\n")
+                     f"  model_sha256: {sha256(model)}\n" + reg)
     r = app.ctl("up", "--check", timeout=300)
     assert "secai: first answer" in r.stdout and "secai: demo model" not in r.stdout
-    assert not os.path.exists(os.path.join(app.home, "models", "demo"))
+    assert not os.path.exists(os.path.join(app.home, "quarantine", "incoming", "secai-demo.gguf"))
     # a wrong pin: infer refuses to start, up says so and fails
     app.write_config(f"infer:\n  port: {free_port()}\n  model: {model}\n"
-                     f"  model_sha256: {'ab' * 32}\n")
+                     f"  model_sha256: {'ab' * 32}\n" + reg)
     r = app.ctl("up", "--check", check=False, timeout=300)
     assert r.returncode == 1
     assert "refusing" in r.stderr and "did not become healthy" in r.stderr
