@@ -21,6 +21,7 @@ static const struct subcommand subcommands[] = {
     {"gguf", gguf_main, "inspect and validate a GGUF model file; tokenize text with its vocabulary"},
     {"import", import_main, "copy a model file or folder into the quarantine for vetting"},
     {"quarantine", quarantine_main, "what the quarantine holds and decided: status, list, show"},
+    {"models", models_main, "list the models the registry serves (promoted by the quarantine)"},
     {"policy", policy_main, "check, explain and test the default-deny policy"},
     {"scan", scan_main, "scan a model file or folder: format gate, structure, pickle imports"},
     {"verify-blob", verify_blob_main, "verify a cosign signature or Sigstore bundle over a file, offline"},

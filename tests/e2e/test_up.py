@@ -89,6 +89,11 @@ def test_up_status_shows_model(app):
     assert [d["name"] for d in st["daemons"]] == ["audit", "quarantine", "registry", "infer"]
     text = app.ctl("status").stdout
     assert re.search(r"^infer\s+up\s+", text, re.M) and "model=secai-demo.gguf" in text
+    # securectl models: what the registry serves
+    listed = json.loads(app.ctl("models", "--json").stdout)
+    assert [m["name"] for m in listed] == ["secai-demo.gguf"]
+    assert listed[0]["sha256"] == infer["sha256"] and listed[0]["format"] == "gguf"
+    assert "secai-demo.gguf" in app.ctl("models").stdout
     # the appliance answers any OpenAI client, and the process is sealed
     r = app.ctl("chat", "--max-tokens", "4", input="hi\n/quit\n")
     assert "tokens/s]" in r.stderr
@@ -96,6 +101,8 @@ def test_up_status_shows_model(app):
     out, _ = up.communicate(timeout=60)
     assert up.returncode == 0, out
     assert "secai-infer stopped (exit 0)" in out
+    r = app.ctl("models", check=False)
+    assert r.returncode == 1 and "does not answer" in r.stderr
 
 
 def test_up_serves_configured_model(app, tmp_path):
