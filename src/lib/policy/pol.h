@@ -56,6 +56,13 @@ struct pol_decision {
 	char digest[65]; /* SHA-256 of the canonical policy, "" when none is loaded */
 	unsigned nevidence;
 	struct pol_evidence evidence[POL_MAX_FIELDS];
+	/* rpc decisions of the qrexec engine only ("" otherwise): where an allowed call goes (a
+	 * policy redirect, "dom0", "@dispvm:T"), the user= it runs as, and for ask the choices
+	 * (space-separated, sorted) and the pre-selected one. */
+	char rpc_target[96];
+	char rpc_user[96];
+	char rpc_choices[1024];
+	char rpc_default[96];
 };
 
 /* ---- names ---- */

@@ -139,6 +139,10 @@ void pol_eval(const struct pol_policy *p, const struct pol_request *r, struct po
 			memcpy(d->rule, dd.rule, sizeof(d->rule));
 			memcpy(d->rule_id, dd.rule_id, sizeof(d->rule_id));
 			memcpy(d->reason, dd.reason, sizeof(d->reason));
+			memcpy(d->rpc_target, dd.rpc_target, sizeof(d->rpc_target));
+			memcpy(d->rpc_user, dd.rpc_user, sizeof(d->rpc_user));
+			memcpy(d->rpc_choices, dd.rpc_choices, sizeof(d->rpc_choices));
+			memcpy(d->rpc_default, dd.rpc_default, sizeof(d->rpc_default));
 			d->reason[sizeof(d->reason) - 1] = '\0';
 			if (d->reason[0] == '\0')
 				snprintf(d->reason, sizeof(d->reason), "%s by the rpc (qrexec) policy",

@@ -38,5 +38,26 @@ json_t *pol_decision_json(const struct pol_decision *d)
 		json_decref(o);
 		return NULL;
 	}
+	/* the qrexec engine's resolution of an rpc call (docs/qrexec.md) */
+	if (d->rpc_target[0] && json_object_set_new(o, "target", json_string(d->rpc_target)))
+		goto fail;
+	if (d->rpc_user[0] && json_object_set_new(o, "user", json_string(d->rpc_user)))
+		goto fail;
+	if (d->rpc_choices[0]) {
+		json_t *a = json_array();
+		char tmp[sizeof(d->rpc_choices)], *save = NULL;
+
+		memcpy(tmp, d->rpc_choices, sizeof(tmp));
+		for (char *t = strtok_r(tmp, " ", &save); t && a; t = strtok_r(NULL, " ", &save))
+			json_array_append_new(a, json_string(t));
+		if (a == NULL || json_object_set_new(o, "choices", a) ||
+		    json_object_set_new(o, "default_target", d->rpc_default[0]
+								  ? json_string(d->rpc_default)
+								  : json_null()))
+			goto fail;
+	}
 	return o;
+fail:
+	json_decref(o);
+	return NULL;
 }
