@@ -3,7 +3,8 @@
  *
  * main.c     options, compartments, one listening socket per compartment, the accept loop
  * call.c     one call: request, decision, the service in the target's sandbox, streaming
- * decide.c   the decision (the rpc domain of src/lib/policy, reloaded when the file changes)
+ * decide.c   the decision (the rpc domain of src/lib/policy: policy.yaml's rpc rules, then the
+ *            Qubes qrexec policy.d through the qrexec delegate; both re-read on change)
  * The caller is identified by the socket it connected to (each compartment sees only its own),
  * never by what it says.
  */
@@ -19,7 +20,8 @@ struct broker {
 	char bin_dir[4096];	/* mounted at /run/secai/bin in every sandbox (secai-call) */
 	char audit_socket[4200];
 	char audit_spool[4200];
-	char policy_dir[4200];	/* qrexec policy.d (when that engine is plugged in) */
+	char policy_dir[4200];	/* Qubes qrexec policy.d (the rpc delegate reads it) */
+	char compat_dir[4200];	/* its !compat-4.0 folder (Qubes: /etc/qubes-rpc/policy) */
 	char policy_file[4200]; /* policy.yaml (appliance.yaml policy.file) */
 	struct compart_set *set;
 	pthread_mutex_t lock;
@@ -35,6 +37,8 @@ struct broker_decision {
 	char reason[256];	       /* for the caller, the log and the audit */
 	char rule[320];		       /* the deciding rule (file:line), when one decided */
 	char digest[65];	       /* the policy's digest */
+	char choices[1024];	       /* ask: the targets on offer (space-separated) */
+	char default_target[96];       /* ask: the pre-selected one, "" = none */
 };
 
 /* decide.c: the rpc policy's answer for one call. Never fails open. */

@@ -2,8 +2,8 @@
  * decide.c — the broker's one question to the policy: may SOURCE run SERVICE+ARG in TARGET?
  *
  * The answer comes from the rpc domain of the policy engine (src/lib/policy: policy.yaml's rpc
- * rules first, then the Qubes qrexec policy files when that engine is plugged in as the rpc
- * delegate). The policy file is re-read when it changes; a new file that does not load keeps
+ * rules first, then the Qubes qrexec policy.d files, plugged in as the rpc delegate by main.c;
+ * a redirect there (target=) decides where the service runs). The policy file is re-read when it changes; a new file that does not load keeps
  * the old policy (and says so); no policy, or a broken one from the start, denies everything.
  * Owns: the broker's loaded policy and turning a pol_decision into a broker_decision.
  * Never: allows a call no policy rule allowed, or lets an error turn into an allow.
@@ -76,7 +76,8 @@ void broker_decide(struct broker *b, const char *source, const char *target, con
 	if (pol_request_set(&r, "service", service, err, sizeof(err)) != 0 ||
 	    pol_request_set(&r, "argument", plus_arg, err, sizeof(err)) != 0 ||
 	    pol_request_set(&r, "source", source, err, sizeof(err)) != 0 ||
-	    pol_request_set(&r, "target", target, err, sizeof(err)) != 0) {
+	    /* like qrexec-client-vm: an empty target asks for the default one */
+	    pol_request_set(&r, "target", target[0] ? target : "@default", err, sizeof(err)) != 0) {
 		snprintf(d->reason, sizeof(d->reason), "request not understood by the policy: %s",
 			 err);
 		goto out;
@@ -90,6 +91,21 @@ void broker_decide(struct broker *b, const char *source, const char *target, con
 						    : d->verdict == BROKER_ALLOW ? "allowed"
 										: "denied");
 	snprintf(d->digest, sizeof(d->digest), "%s", pd.digest);
+	snprintf(d->choices, sizeof(d->choices), "%s", pd.rpc_choices);
+	snprintf(d->default_target, sizeof(d->default_target), "%s", pd.rpc_default);
+	if (d->verdict == BROKER_ALLOW && pd.rpc_target[0] != '\0') {
+		/* the qrexec policy resolved the target (a redirect, @default -> target=) */
+		if (pd.rpc_target[0] == '@' || strcmp(pd.rpc_target, "dom0") == 0 ||
+		    strlen(pd.rpc_target) >= sizeof(d->target)) {
+			d->verdict = BROKER_DENY;
+			snprintf(d->reason, sizeof(d->reason),
+				 "the policy sends this call to %s, which is not a compartment (secai "
+				 "runs no services in dom0 and has no disposables)",
+				 pd.rpc_target);
+		} else {
+			snprintf(d->target, sizeof(d->target), "%s", pd.rpc_target);
+		}
+	}
 out:
 	pol_request_free(&r);
 	pol_unref(p);

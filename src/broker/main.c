@@ -27,6 +27,8 @@
 #include "broker/broker.h"
 #include "config.h"
 #include "log.h"
+#include "policy/pol.h"
+#include "policy/qrexec.h"
 #include "statedir.h"
 
 #define MAX_CALLS 64
@@ -79,6 +81,8 @@ static void usage(FILE *f)
 		   "that compartment's own socket; the rpc policy decides; an allowed service runs\n"
 		   "from TARGET's rpc/ folder inside TARGET's sandbox, its stdin/stdout/stderr and\n"
 		   "exit status streamed back. Every decision is an audit event.\n"
+		   "Policy: policy.yaml's rpc rules, then the Qubes 4.2 qrexec policy.d folder\n"
+		   "(policy.qrexec_dir, default STATE/policy.d; docs/qrexec.md), re-read on change.\n"
 		   "  --compartments FILE  default STATE/compartments.yaml (docs/broker.md)\n");
 }
 
@@ -90,6 +94,7 @@ int main(int argc, char **argv)
 						 {NULL, 0, NULL, 0}};
 	const char *config_path = NULL, *cfile = NULL;
 	struct secai_config cfg;
+	static struct qrx_rpc qrx; /* outlives every call thread */
 	struct broker b;
 	struct pollfd pfd[COMPART_MAX];
 	char err[1024], path[4200], self[PATH_MAX];
@@ -119,7 +124,8 @@ int main(int argc, char **argv)
 	snprintf(b.state_dir, sizeof(b.state_dir), "%s", cfg.state_dir);
 	snprintf(b.audit_socket, sizeof(b.audit_socket), "%s", cfg.audit.socket);
 	snprintf(b.audit_spool, sizeof(b.audit_spool), "%s/audit/spool", cfg.state_dir);
-	snprintf(b.policy_dir, sizeof(b.policy_dir), "%s/policy.d", cfg.state_dir);
+	snprintf(b.policy_dir, sizeof(b.policy_dir), "%s", cfg.policy.qrexec_dir);
+	snprintf(b.compat_dir, sizeof(b.compat_dir), "%s", cfg.policy.qrexec_compat_dir);
 	snprintf(b.policy_file, sizeof(b.policy_file), "%s", cfg.policy.file);
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0)
@@ -136,6 +142,10 @@ int main(int argc, char **argv)
 		fatalx("out of memory");
 	if (compart_load(cfile, b.set, err, sizeof(err)) != 0)
 		fatalx("compartments: %s", err);
+	/* the Qubes qrexec policy decides rpc calls policy.yaml has no rule for */
+	if (qrx_rpc_init(&qrx, b.policy_dir, b.compat_dir, b.set, err, sizeof(err)) != 0)
+		fatalx("qrexec policy: %s", err);
+	pol_set_rpc_delegate(qrx_rpc_delegate, &qrx);
 	if (statedir_ensure(cfg.state_dir) != 0)
 		fatal("state directory %s", cfg.state_dir);
 	for (size_t i = 0; i < b.set->n; i++) {

@@ -83,6 +83,10 @@ static const struct config_key config_keys[] = {
     {"policy.file", CFG_STRING, CFG_AT(policy.file), "", 0, 0, 0, NULL, config_check_abs_path},
     {"policy.socket", CFG_STRING, CFG_AT(policy.socket), "", 0, 0, 0, NULL,
      config_check_abs_path},
+    {"policy.qrexec_dir", CFG_STRING, CFG_AT(policy.qrexec_dir), "", 0, 0, 0, NULL,
+     config_check_abs_path},
+    {"policy.qrexec_compat_dir", CFG_STRING, CFG_AT(policy.qrexec_compat_dir), "", 0, 0, 0, NULL,
+     config_check_abs_path},
     {"quarantine.policy_dir", CFG_STRING, CFG_AT(quarantine.policy_dir), "", 0, 0, 0, NULL,
      config_check_abs_path},
     {"quarantine.prompts", CFG_STRING, CFG_AT(quarantine.prompts), "", 0, 0, 0, NULL,
@@ -771,6 +775,22 @@ int config_finish(struct secai_config *cfg, char *err, size_t errlen)
 			  sizeof(cfg->policy.socket)) != 0) {
 		cfg->policy.socket[0] = '\0';
 		snprintf(err, errlen, "%s: policy.socket: path under state_dir is too long",
+			 cfg->source);
+		return -1;
+	}
+	if (cfg->policy.qrexec_dir[0] == '\0' &&
+	    statedir_path(cfg->state_dir, "policy.d", cfg->policy.qrexec_dir,
+			  sizeof(cfg->policy.qrexec_dir)) != 0) {
+		cfg->policy.qrexec_dir[0] = '\0';
+		snprintf(err, errlen, "%s: policy.qrexec_dir: path under state_dir is too long",
+			 cfg->source);
+		return -1;
+	}
+	if (cfg->policy.qrexec_compat_dir[0] == '\0' &&
+	    statedir_path(cfg->state_dir, "qubes-rpc-policy", cfg->policy.qrexec_compat_dir,
+			  sizeof(cfg->policy.qrexec_compat_dir)) != 0) {
+		cfg->policy.qrexec_compat_dir[0] = '\0';
+		snprintf(err, errlen, "%s: policy.qrexec_compat_dir: path under state_dir is too long",
 			 cfg->source);
 		return -1;
 	}

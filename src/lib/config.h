@@ -48,6 +48,8 @@ struct secai_config {
 		int port;
 		char file[4096];   /* the YAML domain policy; "" = <state_dir>/policy.yaml */
 		char socket[4096]; /* secai-policy's Unix socket; "" = <state_dir>/run/policy.sock */
+		char qrexec_dir[4096];	      /* Qubes qrexec policy.d; "" = <state_dir>/policy.d */
+		char qrexec_compat_dir[4096]; /* its !compat-4.0 folder; "" = <state_dir>/qubes-rpc-policy */
 	} policy;
 	struct {
 		char policy_dir[4096]; /* quarantine policy folder (policy.yaml, sources.allowlist.yaml,

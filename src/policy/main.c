@@ -15,7 +15,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "compart.h"
 #include "config.h"
+#include "policy/pol.h"
+#include "policy/qrexec.h"
 #include "http.h"
 #include "log.h"
 #include "policy/policyd.h"
@@ -112,6 +115,23 @@ int main(int argc, char **argv)
 
 	log_info("starting: config %s, policy %s", cfg.source, pd->policy_file);
 	policyd_load(pd, 1);
+
+	/* rpc requests no policy.yaml rule decides go to the Qubes qrexec policy.d, evaluated
+	 * against the compartments (STATE/compartments.yaml; none = only dom0 is known) */
+	{
+		static struct qrx_rpc qrx;
+		static struct compart_set cs;
+		char cpath[4200];
+		struct stat st;
+
+		snprintf(cpath, sizeof(cpath), "%s/compartments.yaml", cfg.state_dir);
+		if (stat(cpath, &st) == 0 && compart_load(cpath, &cs, err, sizeof(err)) != 0)
+			fatalx("compartments: %s", err);
+		if (qrx_rpc_init(&qrx, cfg.policy.qrexec_dir, cfg.policy.qrexec_compat_dir, &cs, err,
+				 sizeof(err)) != 0)
+			fatalx("qrexec policy: %s", err);
+		pol_set_rpc_delegate(qrx_rpc_delegate, &qrx);
+	}
 
 	if (policyd_open_socket(pd) != 0)
 		fatalx("cannot listen on %s", pd->socket_path);
