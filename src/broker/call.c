@@ -152,6 +152,10 @@ void broker_call(struct broker *b, int fd, const struct compart *source)
 	snprintf(target_name, sizeof(target_name), "%s", t);
 
 	broker_decide(b, source->name, target_name, service, arg, &d);
+	if (d.verdict == BROKER_ASK) { /* a person decides, through securectl ask-agent */
+		d.asked = 1;
+		broker_ask(b, source->name, service, arg, &d);
+	}
 	const struct compart *target = compart_find(b->set, d.target);
 	if (d.verdict == BROKER_ALLOW && target == NULL) {
 		d.verdict = BROKER_DENY;
@@ -163,18 +167,14 @@ void broker_call(struct broker *b, int fd, const struct compart *source)
 		d.verdict = BROKER_DENY;
 		snprintf(d.reason, sizeof(d.reason), "%s has no service %s", d.target, service);
 	}
-	if (d.verdict == BROKER_ASK) { /* no one to ask from a daemon: the policy said ask */
-		d.verdict = BROKER_DENY;
-		snprintf(d.reason, sizeof(d.reason), "the policy says ask, and no prompt is available");
-	}
 	if (d.verdict != BROKER_ALLOW) {
 		send_decision(fd, 0, d.target, d.reason);
 		log_info("refused %s -> %s %s%s%s: %s", source->name, target_name, service,
 			 arg[0] ? "+" : "", arg, d.reason);
 		audit(b, "broker.refused",
-		      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "source", source->name,
+		      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "source", source->name,
 				"target", target_name, "service", service, "arg", arg, "reason",
-				d.reason, "rule", d.rule, "policy_digest", d.digest));
+				d.reason, "rule", d.rule, "policy_digest", d.digest, "asked", d.asked));
 		goto done;
 	}
 	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
@@ -249,9 +249,9 @@ void broker_call(struct broker *b, int fd, const struct compart *source)
 	log_info("call %s -> %s %s%s%s: exit %d%s", source->name, d.target, service,
 		 arg[0] ? "+" : "", arg, code, caller_open ? "" : " (caller gone)");
 	audit(b, "broker.call",
-	      json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s}", "source", source->name, "target",
-			d.target, "service", service, "arg", arg, "exit", code, "rule", d.rule,
-			"policy_digest", d.digest));
+	      json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:b, s:s}", "source", source->name,
+			"target", d.target, "service", service, "arg", arg, "exit", code, "rule",
+			d.rule, "policy_digest", d.digest, "asked", d.asked, "reason", d.reason));
 done:
 	close_pair(in);
 	close_pair(out);

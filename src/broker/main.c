@@ -127,6 +127,9 @@ int main(int argc, char **argv)
 	snprintf(b.policy_dir, sizeof(b.policy_dir), "%s", cfg.policy.qrexec_dir);
 	snprintf(b.compat_dir, sizeof(b.compat_dir), "%s", cfg.policy.qrexec_compat_dir);
 	snprintf(b.policy_file, sizeof(b.policy_file), "%s", cfg.policy.file);
+	snprintf(b.ask_socket, sizeof(b.ask_socket), "%s/run/ask.sock", cfg.state_dir);
+	b.ask_timeout = cfg.broker.ask_timeout;
+	b.ask_fallback_default = cfg.broker.ask_fallback == CONFIG_ASK_DEFAULT_TARGET;
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0)
 		fatal("readlink /proc/self/exe");

@@ -45,6 +45,7 @@ static int config_check_origin(const char *s, char *why, size_t whylen);
 static int config_check_sha256(const char *s, char *why, size_t whylen);
 
 static const char *const config_log_levels[] = {"debug", "info", "warn", "error", NULL};
+static const char *const config_ask_fallbacks[] = {"deny", "default_target", NULL};
 
 #define CFG_AT(f) offsetof(struct secai_config, f), sizeof(((struct secai_config *)0)->f)
 #define CFG_PORT(p, f, d)                                                                          \
@@ -87,6 +88,9 @@ static const struct config_key config_keys[] = {
      config_check_abs_path},
     {"policy.qrexec_compat_dir", CFG_STRING, CFG_AT(policy.qrexec_compat_dir), "", 0, 0, 0, NULL,
      config_check_abs_path},
+    {"broker.ask_timeout", CFG_INT, CFG_AT(broker.ask_timeout), "60", 1, 3600, 0, NULL, NULL},
+    {"broker.ask_fallback", CFG_ENUM, CFG_AT(broker.ask_fallback), "deny", 0, 0, 0,
+     config_ask_fallbacks, NULL},
     {"quarantine.policy_dir", CFG_STRING, CFG_AT(quarantine.policy_dir), "", 0, 0, 0, NULL,
      config_check_abs_path},
     {"quarantine.prompts", CFG_STRING, CFG_AT(quarantine.prompts), "", 0, 0, 0, NULL,

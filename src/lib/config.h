@@ -20,6 +20,8 @@
 #define CONFIG_MAX_BYTES (1024 * 1024)
 #define CONFIG_FILE_NAME "appliance.yaml"
 
+enum { CONFIG_ASK_DENY = 0, CONFIG_ASK_DEFAULT_TARGET = 1 };
+
 struct secai_config {
 	char state_dir[4096]; /* "" = the statedir.h rule (resolved by config_finish) */
 	enum log_level log_level;
@@ -51,6 +53,10 @@ struct secai_config {
 		char qrexec_dir[4096];	      /* Qubes qrexec policy.d; "" = <state_dir>/policy.d */
 		char qrexec_compat_dir[4096]; /* its !compat-4.0 folder; "" = <state_dir>/qubes-rpc-policy */
 	} policy;
+	struct {
+		long long ask_timeout; /* seconds the prompt agent has to answer an ask */
+		int ask_fallback;      /* with no agent: CONFIG_ASK_DENY or CONFIG_ASK_DEFAULT_TARGET */
+	} broker;
 	struct {
 		char policy_dir[4096]; /* quarantine policy folder (policy.yaml, sources.allowlist.yaml,
 					  models.lock.yaml, trust/); "" = <state_dir>/quarantine */

@@ -27,6 +27,7 @@ static const struct subcommand subcommands[] = {
     {"verify-blob", verify_blob_main, "verify a cosign signature or Sigstore bundle over a file, offline"},
     {"verify-model", verify_model_main, "verify an OpenSSF model signature (model.sig) over a model, offline"},
     {"compartment", compartment_main, "list compartments (sandboxes); run a command inside one"},
+    {"ask-agent", ask_agent_main, "answer the broker's `ask` prompts for calls between compartments"},
     {"chat", chat_main, "chat with a model in the terminal, through secai-infer or in-process"},
     {"run", run_main, "generate text from a GGUF model, one shot, streamed to the terminal"},
 };

@@ -27,6 +27,7 @@ int import_main(int argc, char **argv);        /* import.c: copy a model into th
 int quarantine_main(int argc, char **argv);    /* quarantine.c: status, list, show */
 int policy_main(int argc, char **argv);        /* policy.c: check, explain, test */
 int models_main(int argc, char **argv);        /* models.c: what the registry lists */
+int ask_agent_main(int argc, char **argv);     /* ask_agent.c: answers the broker's prompts */
 
 /* verify_blob.c: prints a signature report and verdict line (or the JSON report); returns st
  * (an enum sig_status, which is also the exit code). Used by verify-blob and verify-model. */

@@ -174,3 +174,77 @@ def test_redirect_reload_and_broken_policy(qbroker):
     # fixed: allowed again, without restarting the broker
     os.remove(qbroker.policy_dir / "40-Bad.policy")
     assert call(qbroker, "work", "sys-ai", "secai.Ask").returncode == 0
+
+
+def start_agent(app):
+    p = subprocess.Popen([binary("securectl"), "ask-agent"], env=app.env, stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+    app.procs.append(p)
+    assert "answering the broker's prompts" in p.stdout.readline()
+    return p
+
+
+def read_prompt(agent):
+    text = ""
+    while "Allow?" not in text:
+        ch = agent.stdout.read(1)
+        assert ch, "agent stopped"
+        text += ch
+    return text
+
+
+def test_ask_is_answered_at_the_prompt(qbroker):
+    import threading
+    # no agent: the ask is refused, and the refusal says how to answer prompts
+    r = call(qbroker, "sys-ai", "sys-config", "secai.GetConfig+model")
+    assert r.returncode == 126 and "securectl ask-agent" in r.stderr
+    agent = start_agent(qbroker)
+    for answer, code in (("\n", 0), ("1\n", 0), ("n\n", 126), ("7\n", 126)):
+        res = {}
+        t = threading.Thread(target=lambda: res.update(
+            r=call(qbroker, "sys-ai", "sys-config", "secai.GetConfig+model")))
+        t.start()
+        text = read_prompt(agent)
+        assert "sys-ai asks to run secai.GetConfig+model in:" in text
+        assert "1) sys-config  (default)" in text
+        agent.stdin.write(answer)
+        agent.stdin.flush()
+        t.join(60)
+        assert res["r"].returncode == code, (answer, res["r"].stderr)
+        if code == 0:
+            assert res["r"].stdout == "model=demo\n"
+        else:
+            assert "denied by the user" in res["r"].stderr
+    time.sleep(0.3)
+    ev = [json.loads(x)["data"] for x in qbroker.lines() if '"broker.call"' in x]
+    assert ev[-1]["asked"] is True and ev[-1]["reason"] == "allowed by the user at the prompt"
+
+
+def test_ask_timeout_and_fallback(qbroker):
+    cfg = os.path.join(qbroker.home, "appliance.yaml")
+    with open(cfg, "a") as f:
+        f.write("broker:\n  ask_timeout: 1\n")
+    # restart the broker with the new configuration
+    qbroker.procs[-1].terminate()
+    qbroker.procs[-1].wait(10)
+    p = subprocess.Popen([binary("secai-broker")], env=qbroker.env, stdout=subprocess.PIPE,
+                         stderr=open(qbroker.broker_log, "a"), text=True)
+    qbroker.procs.append(p)
+    assert "listening" in p.stdout.readline()
+    agent = start_agent(qbroker)
+    r = call(qbroker, "sys-ai", "sys-config", "secai.GetConfig+model")  # nobody answers
+    assert r.returncode == 126 and "not answered in time" in r.stderr
+    read_prompt(agent)
+    agent.kill()
+    agent.wait()
+    os.unlink(os.path.join(qbroker.home, "run", "ask.sock"))
+    with open(cfg, "a") as f:
+        f.write("  ask_fallback: default_target\n")
+    p.terminate()
+    p.wait(10)
+    p = subprocess.Popen([binary("secai-broker")], env=qbroker.env, stdout=subprocess.PIPE,
+                         stderr=open(qbroker.broker_log, "a"), text=True)
+    qbroker.procs.append(p)
+    assert "listening" in p.stdout.readline()
+    r = call(qbroker, "sys-ai", "sys-config", "secai.GetConfig+model")
+    assert r.returncode == 0 and r.stdout == "model=demo\n", r.stderr
