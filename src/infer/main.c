@@ -25,6 +25,7 @@
 #include "infer/infer.h"
 #include "infer/srv.h"
 #include "log.h"
+#include "fsutil.h"
 #include "seal.h"
 #include <sodium.h>
 #include "sha256.h"
@@ -50,7 +51,8 @@ static void usage(FILE *f)
 		"\n"
 		"Serves one GGUF model over an OpenAI-compatible API on %s (loopback by default):\n"
 		"POST /v1/chat/completions, POST /v1/completions (streaming with \"stream\":true),\n"
-		"GET /v1/models, /health, /metrics. The model is loaded only if its SHA-256 equals the\n"
+		"GET /v1/models, /health, /metrics; the same API on the Unix socket infer.socket\n"
+		"(default STATE/run/infer.sock). The model is loaded only if its SHA-256 equals the\n"
 		"pinned one; once loaded and listening the process seals itself with seccomp.\n"
 		"  --model PATH   the model (default infer.model); --sha256 HEX its pinned hash\n"
 		"  --port N       default infer.port (8465); 0 picks a free port (printed)\n"
@@ -96,7 +98,7 @@ int main(int argc, char **argv)
 	struct secai_config cfg;
 	struct srv s;
 	struct http_options ho;
-	struct http_server *hs;
+	struct http_server *hs, *hs_unix;
 	struct audit_client ac = {.fd = -1};
 	char err[512], addr[128];
 	sigset_t sigs;
@@ -205,6 +207,20 @@ int main(int argc, char **argv)
 	hs = http_server_start(&ho, srv_handle, &s);
 	if (hs == NULL)
 		fatalx("cannot listen on %s:%d", ho.address, ho.port);
+	/* the same API on a Unix socket: compartments without any network reach the model here */
+	ho.unix_path = cfg.infer.socket;
+	{
+		char dir[4096];
+		snprintf(dir, sizeof(dir), "%s", cfg.infer.socket);
+		if (strrchr(dir, '/') != NULL)
+			*strrchr(dir, '/') = '\0';
+		hs_unix = dir[0] && fs_mkdir_p(dir, 0700) != 0 ? NULL
+								: http_server_start(&ho, srv_handle, &s);
+	}
+	if (hs_unix == NULL)
+		log_warnx("no Unix socket at %s (infer.socket): compartments without a network "
+			  "cannot reach the model; the TCP API is unaffected",
+			  cfg.infer.socket);
 	{
 		char host[96];
 		http_server_address(hs, host, sizeof(host));
@@ -255,6 +271,7 @@ int main(int argc, char **argv)
 	}
 	pthread_mutex_unlock(&s.lock);
 	http_server_stop(hs);
+	http_server_stop(hs_unix);
 	srv_jobs_stop(&s);
 	emit_audit(&ac, "infer.stopped",
 		   json_pack("{s:I, s:I}", "requests", (json_int_t)s.m.requests_ok,

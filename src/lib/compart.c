@@ -148,7 +148,7 @@ static int parse_tags(struct cparse *p, struct compart *c)
 static int parse_one(struct cparse *p, struct compart *c)
 {
 	yaml_event_t ev;
-	int seen_type = 0, seen_tags = 0, seen_net = 0;
+	int seen_type = 0, seen_tags = 0, seen_net = 0, seen_infer = 0;
 
 	if (cnext(p, &ev) != 0)
 		return -1;
@@ -206,6 +206,15 @@ static int parse_one(struct cparse *p, struct compart *c)
 					   c->name, v);
 			else
 				c->type = (enum compart_type)i;
+		} else if (strcmp(key, "infer") == 0) {
+			if (seen_infer++)
+				rc = cfail(p, line, "%s: duplicate key infer", c->name);
+			else if (strcmp(v, "true") == 0)
+				c->infer = true;
+			else if (strcmp(v, "false") == 0)
+				c->infer = false;
+			else
+				rc = cfail(p, line, "%s: infer must be true or false", c->name);
 		} else if (strcmp(key, "network") == 0) {
 			if (seen_net++)
 				rc = cfail(p, line, "%s: duplicate key network", c->name);
@@ -216,7 +225,7 @@ static int parse_one(struct cparse *p, struct compart *c)
 			else
 				rc = cfail(p, line, "%s: network must be true or false", c->name);
 		} else {
-			rc = cfail(p, line, "%s: unknown key \"%.40s\" (allowed: type, tags, network)",
+			rc = cfail(p, line, "%s: unknown key \"%.40s\" (allowed: type, tags, network, infer)",
 				   c->name, key);
 		}
 		yaml_event_delete(&ev);
@@ -383,7 +392,9 @@ int compart_paths(const char *state_dir, const char *name, struct compart_paths 
 	    snprintf(p->rpc, sizeof(p->rpc), "%s/compartments/%s/rpc", state_dir, name) >=
 		(int)sizeof(p->rpc) ||
 	    snprintf(p->sockdir, sizeof(p->sockdir), "%s/run/broker/%s", state_dir, name) >=
-		(int)sizeof(p->sockdir)) {
+		(int)sizeof(p->sockdir) ||
+	    snprintf(p->infer_socket, sizeof(p->infer_socket), "%s/run/infer.sock", state_dir) >=
+		(int)sizeof(p->infer_socket)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -510,6 +521,11 @@ int compart_sandbox_argv(const struct compart *c, const struct compart_paths *p,
 	r |= add(out, "--bind") | add(out, "%s", p->sockdir) | add(out, "/run/secai");
 	if (bin_dir != NULL)
 		r |= add(out, "--ro-bind") | add(out, "%s", bin_dir) | add(out, "/run/secai/bin");
+	/* infer: true — secai-infer's Unix socket, the one way to the model without a network */
+	int with_infer = c->infer && p->infer_socket[0] != '\0' && stat(p->infer_socket, &st) == 0 &&
+			 S_ISSOCK(st.st_mode);
+	if (with_infer)
+		r |= add(out, "--bind") | add(out, "%s", p->infer_socket) | add(out, "/run/infer.sock");
 	r |= add(out, "--chdir") | add(out, "/home/user");
 	r |= add(out, "--clearenv");
 	r |= add(out, "--setenv") | add(out, "HOME") | add(out, "/home/user");
@@ -517,6 +533,8 @@ int compart_sandbox_argv(const struct compart *c, const struct compart_paths *p,
 	     add(out, "/run/secai/bin:/usr/local/bin:/usr/bin:/bin");
 	r |= add(out, "--setenv") | add(out, "SECAI_COMPARTMENT") | add(out, "%s", c->name);
 	r |= add(out, "--setenv") | add(out, "SECAI_CALL_SOCKET") | add(out, "/run/secai/call.sock");
+	if (with_infer)
+		r |= add(out, "--setenv") | add(out, "SECAI_INFER_SOCKET") | add(out, "/run/infer.sock");
 #ifdef COMPART_ASAN
 	/* sanitizer builds (make check): LeakSanitizer needs ptrace, which the filter refuses */
 	r |= add(out, "--setenv") | add(out, "ASAN_OPTIONS") | add(out, "detect_leaks=0");

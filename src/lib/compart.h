@@ -30,6 +30,7 @@ struct compart {
 	char tags[COMPART_MAX_TAGS][COMPART_NAME_MAX];
 	size_t ntags;
 	bool network;
+	bool infer; /* secai-infer's Unix socket is bound in (SECAI_INFER_SOCKET=/run/infer.sock) */
 	size_t line; /* where it is defined, for messages */
 };
 
@@ -59,6 +60,7 @@ struct compart_paths {
 	char home[4200];
 	char rpc[4200];
 	char sockdir[4200];
+	char infer_socket[4200]; /* secai-infer's Unix socket (STATE/run/infer.sock) */
 };
 int compart_paths(const char *state_dir, const char *name, struct compart_paths *p);
 /* Creates home, rpc and sockdir (0700). */

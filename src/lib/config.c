@@ -78,6 +78,7 @@ static const struct config_key config_keys[] = {
     {"infer.threads", CFG_INT, CFG_AT(infer.threads), "0", 1, 256, CFG_ZERO_OK, NULL, NULL},
     {"infer.ctx", CFG_INT, CFG_AT(infer.ctx), "0", 16, 1 << 20, CFG_ZERO_OK, NULL, NULL},
     {"infer.queue", CFG_INT, CFG_AT(infer.queue), "8", 1, 1024, 0, NULL, NULL},
+    {"infer.socket", CFG_STRING, CFG_AT(infer.socket), "", 0, 0, 0, NULL, config_check_abs_path},
     CFG_PORT("registry.port", registry.port, "8470"),
     CFG_PORT("ui.port", ui.port, "8480"),
     CFG_PORT("policy.port", policy.port, "8500"),
@@ -780,6 +781,13 @@ int config_finish(struct secai_config *cfg, char *err, size_t errlen)
 		cfg->policy.socket[0] = '\0';
 		snprintf(err, errlen, "%s: policy.socket: path under state_dir is too long",
 			 cfg->source);
+		return -1;
+	}
+	if (cfg->infer.socket[0] == '\0' &&
+	    statedir_path(cfg->state_dir, "run/infer.sock", cfg->infer.socket,
+			  sizeof(cfg->infer.socket)) != 0) {
+		cfg->infer.socket[0] = '\0';
+		snprintf(err, errlen, "%s: infer.socket: path under state_dir is too long", cfg->source);
 		return -1;
 	}
 	if (cfg->policy.qrexec_dir[0] == '\0' &&

@@ -42,6 +42,7 @@ struct secai_config {
 		long long threads;     /* 0 = one per online core */
 		long long ctx;         /* context length; 0 = the model's, at most 4096 */
 		long long queue;       /* requests waiting beyond the running one (429 past it) */
+		char socket[4096];     /* the same API on a Unix socket; "" = <state_dir>/run/infer.sock */
 	} infer;
 	struct {
 		int port;

@@ -23,7 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -40,7 +43,7 @@ struct http_server {
 	size_t max_body;
 	atomic_int stopping;
 	int port;
-	char address[INET6_ADDRSTRLEN];
+	char address[160];
 };
 
 struct http_stream {
@@ -334,7 +337,9 @@ static void *http_uri_log(void *cls, const char *uri, struct MHD_Connection *con
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci != NULL && ci->client_addr != NULL) {
 		const struct sockaddr *sa = ci->client_addr;
-		if (sa->sa_family == AF_INET)
+		if (sa->sa_family == AF_UNIX)
+			snprintf(c->peer, sizeof(c->peer), "unix");
+		else if (sa->sa_family == AF_INET)
 			inet_ntop(AF_INET,
 				  &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
 				  c->peer, sizeof(c->peer));
@@ -504,6 +509,82 @@ static void http_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- server ---- */
 
+static void http_fill_defaults(struct http_options *o)
+{
+	if (o->max_body_bytes == 0)
+		o->max_body_bytes = HTTP_DEFAULT_BODY;
+	if (o->max_header_bytes == 0)
+		o->max_header_bytes = HTTP_DEFAULT_HEADER;
+	if (o->max_header_bytes < HTTP_MIN_HEADER)
+		o->max_header_bytes = HTTP_MIN_HEADER;
+	if (o->max_connections == 0)
+		o->max_connections = 64;
+	if (o->timeout_seconds == 0)
+		o->timeout_seconds = 30;
+	if (o->threads == 0)
+		o->threads = 4;
+}
+
+/* The same server on a Unix socket (mode 0600, replacing a stale one): for callers that have
+ * no network at all, such as a compartment's sandbox with the socket bound into it. */
+static struct http_server *http_server_start_unix(const struct http_options *opt,
+						  http_handler_fn handler, void *arg)
+{
+	struct http_options o = *opt;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct http_server *srv;
+	int fd;
+
+	http_fill_defaults(&o);
+	if (strlen(o.unix_path) >= sizeof(sa.sun_path)) {
+		log_warnx("http: unix socket path %s is too long", o.unix_path);
+		return NULL;
+	}
+	memcpy(sa.sun_path, o.unix_path, strlen(o.unix_path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		log_warn("http: socket");
+		return NULL;
+	}
+	unlink(o.unix_path);
+	mode_t old = umask(077);
+	int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc != 0 || listen(fd, 64) != 0) {
+		log_warn("http: cannot listen on %s", o.unix_path);
+		close(fd);
+		return NULL;
+	}
+	srv = calloc(1, sizeof(*srv));
+	if (srv == NULL) {
+		close(fd);
+		return NULL;
+	}
+	srv->handler = handler;
+	srv->arg = arg;
+	srv->max_body = o.max_body_bytes;
+	atomic_init(&srv->stopping, 0);
+	srv->daemon = MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	    http_access, srv, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, srv,
+	    MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_URI_LOG_CALLBACK, http_uri_log, srv,
+	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, srv, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    o.max_header_bytes, MHD_OPTION_CONNECTION_LIMIT, o.max_connections,
+	    MHD_OPTION_CONNECTION_TIMEOUT, o.timeout_seconds, MHD_OPTION_THREAD_POOL_SIZE, o.threads,
+	    MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
+	if (srv->daemon == NULL) {
+		log_warnx("http: cannot serve on %s", o.unix_path);
+		close(fd);
+		free(srv);
+		return NULL;
+	}
+	snprintf(srv->address, sizeof(srv->address), "unix:%.*s", (int)sizeof(srv->address) - 6,
+		 o.unix_path);
+	srv->port = 0;
+	log_info("http: listening on %s", o.unix_path);
+	return srv;
+}
+
 struct http_server *http_server_start(const struct http_options *opt, http_handler_fn handler,
 				      void *arg)
 {
@@ -520,6 +601,8 @@ struct http_server *http_server_start(const struct http_options *opt, http_handl
 		log_warnx("http: bad options");
 		return NULL;
 	}
+	if (o.unix_path != NULL && o.unix_path[0] != '\0')
+		return http_server_start_unix(&o, handler, arg);
 	if (o.address == NULL || o.address[0] == '\0')
 		o.address = "127.0.0.1";
 	if (o.max_body_bytes == 0)

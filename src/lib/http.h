@@ -37,6 +37,7 @@ struct http_options {
 	unsigned max_connections; /* 0 = 64 */
 	unsigned timeout_seconds; /* idle connection timeout; 0 = 30 */
 	unsigned threads;	  /* polling thread pool; 0 = 4 */
+	const char *unix_path;	  /* non-empty: listen on this Unix socket (0600) instead */
 };
 
 struct http_request {

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, SHARED, Appliance, binary
+from conftest import ROOT, SHARED, Appliance, Infer, binary
 
 CASES = "conformance/qrexec/cases.json"
 
@@ -83,6 +83,7 @@ COMPARTMENTS = """compartments:
   sys-ai:
     type: AppVM
     tags: [secai-ai]
+    infer: true
   work:
     type: AppVM
     tags: [secai-workspace]
@@ -248,3 +249,36 @@ def test_ask_timeout_and_fallback(qbroker):
     assert "listening" in p.stdout.readline()
     r = call(qbroker, "sys-ai", "sys-config", "secai.GetConfig+model")
     assert r.returncode == 0 and r.stdout == "model=demo\n", r.stderr
+
+
+def test_secai_ask_reaches_infer_without_network(qbroker, tmp_path):
+    """secai.Ask from deploy/qubes, unchanged: a workspace asks, the AI compartment (no network)
+    answers through secai-infer's Unix socket, the answer streams back."""
+    model = str(tmp_path / "demo.gguf")
+    subprocess.run([binary("tools/gen_model"), "--preset", "demo", "--seed", "3", model],
+                   check=True, capture_output=True)
+    inf = Infer(qbroker.home, model)
+    try:
+        sock = os.path.join(qbroker.home, "run", "infer.sock")
+        assert os.path.exists(sock)
+        rpc = os.path.join(qbroker.home, "compartments", "sys-ai", "rpc", "secai.Ask")
+        shutil.copy(os.path.join(ROOT, "deploy", "qubes", "rpc", "secai.Ask"), rpc)
+        os.chmod(rpc, 0o755)
+        r = call(qbroker, "work", "sys-ai", "secai.Ask", input="Who are you?")
+        assert r.returncode == 0, r.stderr
+        assert len(r.stdout.strip()) > 0
+        assert "peer=unix" in inf.log()  # it came over the socket, not TCP
+        # the sandbox really has no network: TCP to infer's port is refused inside it
+        probe = subprocess.run(
+            [binary("securectl"), "compartment", "run", "sys-ai", "curl", "-sS", "-m", "5",
+             f"http://127.0.0.1:{inf.port}/health"], env=qbroker.env, capture_output=True,
+            text=True, timeout=60)
+        assert probe.returncode != 0
+        # a compartment without infer: true does not get the socket
+        probe = subprocess.run(
+            [binary("securectl"), "compartment", "run", "work", "sh", "-c",
+             "test -e /run/infer.sock || echo absent; echo ${SECAI_INFER_SOCKET:-unset}"],
+            env=qbroker.env, capture_output=True, text=True, timeout=60)
+        assert probe.stdout == "absent\nunset\n", probe.stderr
+    finally:
+        inf.stop()

@@ -173,7 +173,7 @@ static void test_error_unknown_key(void **state)
 	(void)state;
 	expect_error("log_level: info\n\nlogging: debug\n",
 		     "appliance.yaml:3: \"logging\": unknown key (allowed at the top level: "
-		     "state_dir, log_level, bind_address, audit, infer, registry, ui, policy, quarantine)");
+		     "state_dir, log_level, bind_address, audit, infer, registry, ui, policy, broker, quarantine)");
 	expect_error("audit:\n  origin: a\n  checkpoint: 5\n",
 		     "appliance.yaml:3: audit.\"checkpoint\": unknown key (allowed in audit: "
 		     "socket, log_file, origin, checkpoint_every, checkpoint_interval, "
@@ -255,7 +255,7 @@ static void test_error_not_mapping(void **state)
 	expect_error(
 	    "- a\n- b\n",
 	    "appliance.yaml:1: the document must be a mapping (keys: state_dir, log_level, "
-	    "bind_address, audit, infer, registry, ui, policy, quarantine), got a sequence");
+	    "bind_address, audit, infer, registry, ui, policy, broker, quarantine), got a sequence");
 	expect_error_prefix("hello\n", "appliance.yaml:1: the document must be a mapping");
 }
 
@@ -521,7 +521,8 @@ static void test_print_roundtrip(void **state)
 	assert_non_null(strstr(text, "\nlog_level: debug\n"));
 	assert_non_null(strstr(text, "\n  rotate_bytes: 0\n"));
 	assert_non_null(strstr(text, "\ninfer:\n  port: 9001\n"));
-	assert_non_null(strstr(text, "\n  queue: 8\nregistry:\n  port: 9002\n"));
+	assert_non_null(strstr(text, "\n  queue: 8\n  socket: "));
+	assert_non_null(strstr(text, "\nregistry:\n  port: 9002\n"));
 	if (config_load_buffer("printed", text, len, &b, errbuf, sizeof(errbuf)) != 0)
 		fail_msg("%s\n%s", errbuf, text);
 	assert_string_equal(b.audit.log_file, a.audit.log_file);
@@ -565,6 +566,34 @@ static void test_quarantine_keys(void **state)
 	unsetenv("SECAI_HOME");
 }
 
+static void test_broker_and_qrexec_keys(void **state)
+{
+	struct secai_config cfg;
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_int_equal(cfg.broker.ask_timeout, 60);
+	assert_int_equal(cfg.broker.ask_fallback, CONFIG_ASK_DENY);
+	assert_int_equal(load("broker:\n  ask_timeout: 5\n  ask_fallback: default_target\n"
+			      "policy:\n  qrexec_dir: /etc/qubes/policy.d\n",
+			      &cfg),
+			 0);
+	assert_int_equal(cfg.broker.ask_timeout, 5);
+	assert_int_equal(cfg.broker.ask_fallback, CONFIG_ASK_DEFAULT_TARGET);
+	assert_string_equal(cfg.policy.qrexec_dir, "/etc/qubes/policy.d");
+	expect_error_prefix("broker:\n  ask_timeout: 0\n", "appliance.yaml:2: broker.ask_timeout:");
+	expect_error_prefix("broker:\n  ask_fallback: allow\n",
+			    "appliance.yaml:2: broker.ask_fallback:");
+	expect_error_prefix("policy:\n  qrexec_dir: policy.d\n", "appliance.yaml:2: policy.qrexec_dir:");
+	setenv("SECAI_HOME", "/tmp/hQ-secai-home", 1);
+	config_defaults(&cfg);
+	assert_int_equal(config_finish(&cfg, errbuf, sizeof(errbuf)), 0);
+	assert_string_equal(cfg.policy.qrexec_dir, "/tmp/hQ-secai-home/policy.d");
+	assert_string_equal(cfg.policy.qrexec_compat_dir, "/tmp/hQ-secai-home/qubes-rpc-policy");
+	assert_string_equal(cfg.infer.socket, "/tmp/hQ-secai-home/run/infer.sock");
+	unsetenv("SECAI_HOME");
+}
+
 static void test_policy_keys(void **state)
 {
 	struct secai_config cfg;
@@ -579,7 +608,7 @@ static void test_policy_keys(void **state)
 		     "default");
 	expect_error("policy:\n  rules: []\n",
 		     "appliance.yaml:2: policy.\"rules\": unknown key (allowed in policy: port, "
-		     "file, socket)");
+		     "file, socket, qrexec_dir, qrexec_compat_dir)");
 	expect_error("policy: {file: [a]}\n",
 		     "appliance.yaml:1: policy.file: expected a single value, got a sequence");
 	expect_error("policy:\n  file: /a\n  file: /b\n",
@@ -629,6 +658,7 @@ int main(void)
 	    cmocka_unit_test(test_finish),
 	    cmocka_unit_test(test_print_roundtrip),
 	    cmocka_unit_test(test_policy_keys),
+	    cmocka_unit_test(test_broker_and_qrexec_keys),
 	    cmocka_unit_test(test_quarantine_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
