@@ -549,6 +549,23 @@ int compart_sandbox_argv(const struct compart *c, const struct compart_paths *p,
 	if (seccomp_fd >= 0)
 		r |= add(out, "--seccomp") | add(out, "%d", seccomp_fd);
 	r |= add(out, "--");
+	/* Landlock on top, after bwrap's mounts (a Landlock domain may not mount) */
+	if (bin_dir != NULL) {
+		static const char *const ro[] = {"/usr", "/etc", "/proc", "/rpc", "/run/secai/bin"};
+		static const char *const rw[] = {"/home/user", "/tmp", "/dev", "/run/secai"};
+
+		r |= add(out, "/run/secai/bin/secai-confine");
+		if (!c->network)
+			r |= add(out, "--no-tcp");
+		r |= add(out, "--list") | add(out, "/");
+		for (size_t i = 0; i < sizeof(ro) / sizeof(ro[0]); i++)
+			r |= add(out, "--ro") | add(out, "%s", ro[i]);
+		for (size_t i = 0; i < sizeof(rw) / sizeof(rw[0]); i++)
+			r |= add(out, "--rw") | add(out, "%s", rw[i]);
+		if (with_infer)
+			r |= add(out, "--rw") | add(out, "/run/infer.sock");
+		r |= add(out, "--");
+	}
 	for (size_t i = 0; cmd[i] != NULL; i++)
 		r |= add(out, "%s", cmd[i]);
 	return r ? -1 : 0;

@@ -70,7 +70,7 @@ int compart_prepare(const char *state_dir, const struct compart *c, struct compa
 int compart_seccomp_fd(const struct compart *c);
 
 /* A bwrap argv (argv[0] = "bwrap"), then cmd[0..]; at most COMPART_ARGV_MAX entries. */
-#define COMPART_ARGV_MAX 96
+#define COMPART_ARGV_MAX 128
 struct compart_argv {
 	char *argv[COMPART_ARGV_MAX + 1];
 	int argc;
