@@ -127,6 +127,10 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/secai
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/secai/
+	install -d $(DESTDIR)$(PREFIX)/share/secai/behavioral $(DESTDIR)$(PREFIX)/share/secai/qubes/policy.d $(DESTDIR)$(PREFIX)/share/secai/qubes/rpc
+	install -m 0644 data/behavioral/prompts.json $(DESTDIR)$(PREFIX)/share/secai/behavioral/
+	install -m 0644 deploy/qubes/policy.d/*.policy $(DESTDIR)$(PREFIX)/share/secai/qubes/policy.d/
+	install -m 0755 deploy/qubes/rpc/* $(DESTDIR)$(PREFIX)/share/secai/qubes/rpc/
 
 deps:
 	./scripts/deps.sh

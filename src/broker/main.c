@@ -26,6 +26,7 @@
 #include "audit_client.h"
 #include "broker/broker.h"
 #include "config.h"
+#include "fsutil.h"
 #include "log.h"
 #include "policy/pol.h"
 #include "policy/qrexec.h"
@@ -176,6 +177,12 @@ int main(int argc, char **argv)
 			log_warnx("audit: %s", aerr);
 		json_decref(d);
 	}
+	/* liveness for `securectl up/status`: STATE/run/broker.pid while running */
+	char pidfile[4200], pidtxt[32];
+	snprintf(pidfile, sizeof(pidfile), "%s/run/broker.pid", cfg.state_dir);
+	snprintf(pidtxt, sizeof(pidtxt), "%ld\n", (long)getpid());
+	if (fs_atomic_write(pidfile, pidtxt, strlen(pidtxt), 0644) != 0)
+		log_warn("cannot write %s", pidfile);
 	printf("secai-broker: listening for %zu compartments\n", b.set->n);
 	fflush(stdout);
 	for (;;) {
@@ -235,6 +242,7 @@ int main(int argc, char **argv)
 			break;
 		usleep(100000);
 	}
+	unlink(pidfile);
 	log_info("stopped");
 	free(b.set);
 	return 0;

@@ -153,14 +153,15 @@ static void quarantine_endpoint(const struct secai_config *cfg, char *out, size_
 	snprintf(out, outlen, "%s/quarantine/incoming (drop zone)", cfg->state_dir);
 }
 
-/* Alive when STATE/run/quarantine.pid names a running secai-quarantine. */
-static json_t *quarantine_probe(const struct secai_config *cfg)
+/* Alive when STATE/run/NAME names a running process whose comm starts with comm (15 chars
+ * at most: the kernel's limit). */
+static json_t *pidfile_probe(const struct secai_config *cfg, const char *name, const char *comm)
 {
-	char path[4200], *txt = NULL, comm[64] = "";
+	char path[4200], *txt = NULL, seen[64] = "";
 	size_t len;
 	long pid;
 
-	snprintf(path, sizeof(path), "%s/run/quarantine.pid", cfg->state_dir);
+	snprintf(path, sizeof(path), "%s/run/%s", cfg->state_dir, name);
 	if (fs_read_file(path, 64, &txt, &len) != 0)
 		return json_pack("{s:b, s:s}", "healthy", 0, "error", "not running (no pid file)");
 	pid = strtol(txt, NULL, 10);
@@ -168,13 +169,18 @@ static json_t *quarantine_probe(const struct secai_config *cfg)
 	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
 	FILE *f = pid > 0 ? fopen(path, "r") : NULL;
 	if (f != NULL) {
-		if (fgets(comm, sizeof(comm), f) == NULL)
-			comm[0] = '\0';
+		if (fgets(seen, sizeof(seen), f) == NULL)
+			seen[0] = '\0';
 		fclose(f);
 	}
-	if (strncmp(comm, "secai-quarantin", 15) != 0)
+	if (strncmp(seen, comm, strlen(comm)) != 0)
 		return json_pack("{s:b, s:s}", "healthy", 0, "error", "not running (stale pid file)");
 	return json_pack("{s:b, s:I}", "healthy", 1, "pid", (json_int_t)pid);
+}
+
+static json_t *quarantine_probe(const struct secai_config *cfg)
+{
+	return pidfile_probe(cfg, "quarantine.pid", "secai-quarantin");
 }
 
 static void registry_endpoint(const struct secai_config *cfg, char *out, size_t outlen)
@@ -195,11 +201,52 @@ static json_t *registry_probe(const struct secai_config *cfg)
 	return o;
 }
 
+static void policy_endpoint(const struct secai_config *cfg, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "http://%s:%d/v1/decide, unix:%s", cfg->bind_address,
+		 cfg->policy.port, cfg->policy.socket);
+}
+
+static json_t *policy_probe(const struct secai_config *cfg)
+{
+	json_t *h = daemon_get_json(cfg, cfg->policy.port, "/health"), *o;
+
+	if (h == NULL)
+		return json_pack("{s:b, s:s}", "healthy", 0, "error", "no answer on /health");
+	/* a daemon with no valid policy is up and denies everything: healthy, and says so */
+	o = json_pack("{s:b, s:O, s:O}", "healthy", 1, "status", json_object_get(h, "status"),
+		      "policy_ok", json_object_get(h, "policy_ok"));
+	json_decref(h);
+	return o;
+}
+
+static void broker_endpoint(const struct secai_config *cfg, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s/run/broker/NAME/call.sock (policy %s)", cfg->state_dir,
+		 cfg->policy.qrexec_dir);
+}
+
+static json_t *broker_probe(const struct secai_config *cfg)
+{
+	return pidfile_probe(cfg, "broker.pid", "secai-broker");
+}
+
+/* First run, before the policy daemon reads them: policy.yaml (no rules), the demo
+ * compartments, their services and deploy/qubes' qrexec policy. */
+static int policy_prepare(const struct secai_config *cfg, struct daemon_args *a, char *err,
+			  size_t errlen)
+{
+	(void)a;
+	return demo_compartments_setup(cfg, err, errlen);
+}
+
 const struct daemon_desc daemon_table[] = {
     {"audit", "secai-audit", audit_endpoint, audit_probe, NULL},
+    {"policy", "secai-policy", policy_endpoint, policy_probe, policy_prepare},
     {"quarantine", "secai-quarantine", quarantine_endpoint, quarantine_probe, NULL},
     {"registry", "secai-registry", registry_endpoint, registry_probe, NULL},
     {"infer", "secai-infer", infer_endpoint, infer_probe, infer_prepare},
+    {"broker", "secai-broker", broker_endpoint, broker_probe, NULL},
 };
 const size_t daemon_count = sizeof(daemon_table) / sizeof(daemon_table[0]);
 

@@ -1,5 +1,6 @@
 /*
- * demo.h — the demo model `securectl up` serves when appliance.yaml names none (demo.c).
+ * demo.h — the demo model `securectl up` serves when appliance.yaml names none (demo.c), and
+ * the demo compartments it asks through the broker (demo_compartments.c).
  */
 #ifndef SECAI_DEMO_H
 #define SECAI_DEMO_H
@@ -16,5 +17,14 @@
  */
 int demo_model_ensure(const struct secai_config *cfg, char *path, size_t pathlen, char sha[65],
 		      char *err, size_t errlen);
+
+/* demo_compartments.c: on a first run (no STATE/compartments.yaml), the compartments sys-ai,
+ * work and sys-config, deploy/qubes' policy in STATE/policy.d and its services in their rpc/
+ * folders. Leaves an existing setup alone. Returns 0, or -1 with err. */
+int demo_compartments_setup(const struct secai_config *cfg, char *err, size_t errlen);
+/* 1 when compartments.yaml has a workspace "work" and an AI compartment "sys-ai" (infer: true). */
+int demo_compartments_present(const struct secai_config *cfg);
+/* work asks sys-ai secai.Ask through the broker; prints the answer. 0, or -1 (printed). */
+int demo_compartments_ask(const struct secai_config *cfg, const char *question);
 
 #endif

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "securectl/ctl.h"
 #include "securectl/daemons.h"
+#include "securectl/demo.h"
 #include "securectl/securectl.h"
 #include "statedir.h"
 
@@ -258,9 +259,11 @@ int up_main(int argc, char **argv)
 				"that crashes (back-off 1 s to 30 s) and stops them all on Ctrl-C or SIGTERM.\n"
 				"  --check   start, wait until healthy, get a first answer, append an audit\n"
 				"            event, verify the log, stop; exit 0 only if all of that worked\n"
-				"Daemons now: audit, infer (the model of infer.model, else a demo model\n"
-				"it writes, scans and pins; the first answer is printed). See\n"
-				"`securectl status`.\n");
+				"Daemons, in order: audit, policy, quarantine, registry, infer (the model\n"
+				"of infer.model, else a demo model it writes and vets through the\n"
+				"quarantine; the first answer is printed), broker (compartments; on a\n"
+				"first run sys-ai, work and sys-config with deploy/qubes' policy, and a\n"
+				"question from work to sys-ai through it). See `securectl status`.\n");
 			return f == stdout ? 0 : SECURECTL_EX_USAGE;
 		}
 	}
@@ -315,6 +318,12 @@ int up_main(int argc, char **argv)
 	}
 	fflush(stdout);
 	if (!up_stop && first_answer(&cfg) != 0 && check) {
+		stop_all(ch, daemon_count);
+		return 1;
+	}
+	/* the demo compartments: the same model, asked from a workspace through the broker */
+	if (!up_stop && demo_compartments_present(&cfg) &&
+	    demo_compartments_ask(&cfg, "Hello! Who are you?") != 0 && check) {
 		stop_all(ch, daemon_count);
 		return 1;
 	}

@@ -37,6 +37,13 @@ def test_up_check_serves_demo_and_answers(app):
             "through the real path: generated here, scanned, pinned to its SHA-256 and served by "
             "a sealed engine.") in out
     assert "intact" in out
+    # first run: the demo compartments, and the same model asked from a workspace through the
+    # broker and deploy/qubes' qrexec policy (sys-ai has no network: infer's Unix socket)
+    assert "secai: first run: compartments sys-ai, work, sys-config" in out
+    assert "secai: broker     up" in out
+    m = re.search(r"\n  sys-ai: (.*)\n", out)
+    assert m and len(m.group(1).strip()) > 0, out
+    assert os.path.exists(os.path.join(app.home, "policy.d", "30-secai.policy"))
     ev = events(app)
     for e in ("infer.started", "infer.sealed", "infer.stopped", "appliance.check"):
         assert e in ev, (e, ev)
@@ -86,7 +93,9 @@ def test_up_status_shows_model(app):
     assert infer["model"] == "secai-demo.gguf"
     assert infer["sha256"] == sha256(glob.glob(os.path.join(app.home, "registry", "models", "*",
                                                             "secai-demo.gguf"))[0])
-    assert [d["name"] for d in st["daemons"]] == ["audit", "quarantine", "registry", "infer"]
+    assert [d["name"] for d in st["daemons"]] == ["audit", "policy", "quarantine", "registry",
+                                                  "infer", "broker"]
+    assert all(d["healthy"] for d in st["daemons"]), st
     text = app.ctl("status").stdout
     assert re.search(r"^infer\s+up\s+", text, re.M) and "model=secai-demo.gguf" in text
     # securectl models: what the registry serves
