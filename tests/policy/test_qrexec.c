@@ -153,6 +153,31 @@ static void test_first_match_and_reasons(void **state)
 	assert_string_equal(qrx_eval_simple(d), "deny");
 }
 
+/* The service index must keep policy order across named and * rules. */
+static void test_index_keeps_order(void **state)
+{
+	static const char pol[] = "b * work vault deny\n"	  /* 1 */
+				  "* * work dvm allow\n"	  /* 2 */
+				  "a * work vault allow\n"	  /* 3 */
+				  "* * work vault deny notify=no\n" /* 4 */
+				  "b * work dvm deny\n"	  /* 5 */
+				  "a * work dvm deny\n"	  /* 6 */
+				  "c * work @anyvm allow\n";	  /* 7 */
+	static const struct {
+		const char *svc, *tgt, *rule;
+	} want[] = {{"a", "vault", "__main__:3"}, {"a", "dvm", "__main__:2"},
+		    {"b", "vault", "__main__:1"}, {"b", "dvm", "__main__:2"},
+		    {"c", "vault", "__main__:4"}, {"c", "dvm", "__main__:2"},
+		    {"d", "vault", "__main__:4"}, {"c", "dom0", ""}};
+	(void)state;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct qrx_decision *d = eval(pol, want[i].svc, "+", "work", want[i].tgt);
+		if (strcmp(d->rule, want[i].rule) != 0)
+			fail_msg("%s -> %s: rule %s, want %s", want[i].svc, want[i].tgt, d->rule,
+				 want[i].rule);
+	}
+}
+
 static void test_targets(void **state)
 {
 	struct qrx_decision *d;
@@ -377,6 +402,7 @@ int main(void)
 	    cmocka_unit_test(test_syntax_errors),
 	    cmocka_unit_test(test_good_lines),
 	    cmocka_unit_test(test_first_match_and_reasons),
+	    cmocka_unit_test(test_index_keeps_order),
 	    cmocka_unit_test(test_targets),
 	    cmocka_unit_test(test_ask),
 	    cmocka_unit_test(test_folder),

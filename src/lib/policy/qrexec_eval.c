@@ -458,6 +458,41 @@ static void resolve_allow(struct ctx *c, const struct qrx_rule *ru)
 	snprintf(d->message, sizeof(d->message), "allowed by the rule at %s", ru->loc);
 }
 
+/* The first rule whose four columns match, visiting only the rules of the request's service
+ * and those for any service, merged in policy order (the index of qrexec_impl.h). */
+static const struct qrx_rule *first_match(const struct ctx *c)
+{
+	const struct qrx_policy *p = c->p;
+	size_t nsvc = p->n - p->n_any, lo = 0, hi = nsvc, a = 0;
+
+	while (lo < hi) { /* the first rule of this service in by_service */
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(p->rules[p->by_service[mid]].service, c->r->service) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (;;) {
+		size_t i, s = lo < nsvc && strcmp(p->rules[p->by_service[lo]].service,
+						  c->r->service) == 0
+				      ? p->by_service[lo]
+				      : (size_t)-1;
+		size_t w = a < p->n_any ? p->any_service[a] : (size_t)-1;
+
+		if (s == (size_t)-1 && w == (size_t)-1)
+			return NULL;
+		if (s < w) {
+			i = s;
+			lo++;
+		} else {
+			i = w;
+			a++;
+		}
+		if (match_call(c, &p->rules[i]) && match_target(c, &p->rules[i].target))
+			return &p->rules[i];
+	}
+}
+
 void qrx_evaluate(const struct qrx_policy *p, const struct qrx_system *s,
 		  const struct qrx_request *r, struct qrx_decision *d)
 {
@@ -484,11 +519,7 @@ void qrx_evaluate(const struct qrx_policy *p, const struct qrx_system *s,
 	c.src = qrx_system_find(s, r->source);
 	if (normalise(&c) != 0)
 		return;
-	for (size_t i = 0; i < p->n; i++) /* the first rule whose four columns match */
-		if (match_call(&c, &p->rules[i]) && match_target(&c, &p->rules[i].target)) {
-			ru = &p->rules[i];
-			break;
-		}
+	ru = first_match(&c);
 	if (ru == NULL) {
 		deny(&c, QRX_DR_NO_MATCHING_RULE, QRX_ST_EVALUATE, 1, NULL,
 		     "no matching rule found");

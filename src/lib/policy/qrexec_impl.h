@@ -51,6 +51,11 @@ struct qrx_rule {
 struct qrx_policy {
 	struct qrx_rule *rules;
 	size_t n, cap;
+	/* first-match index: the rules of a named service, sorted by (service, position), and the
+	 * positions of the rules for any service (*), in order; merging the two in position order
+	 * visits exactly the rules that can match, in policy order */
+	size_t *by_service, *any_service;
+	size_t n_any;
 	enum qrx_error_kind error_kind;
 	char error[QRX_MSG_MAX];
 	char digest[65];

@@ -633,9 +633,39 @@ out:
 
 /* ---- entry points ---- */
 
+static int cmp_by_service(const void *a, const void *b, void *arg)
+{
+	const struct qrx_rule *rules = arg;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = strcmp(rules[x].service, rules[y].service);
+	return c ? c : (x > y) - (x < y);
+}
+
+/* Builds the first-match index (see qrexec_impl.h). -1 when out of memory. */
+static int build_index(struct qrx_policy *p)
+{
+	size_t nsvc = 0;
+
+	p->by_service = malloc((p->n + 1) * sizeof(size_t));
+	p->any_service = malloc((p->n + 1) * sizeof(size_t));
+	if (p->by_service == NULL || p->any_service == NULL)
+		return -1;
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->rules[i].service == NULL)
+			p->any_service[p->n_any++] = i;
+		else
+			p->by_service[nsvc++] = i;
+	}
+	qsort_r(p->by_service, nsvc, sizeof(size_t), cmp_by_service, p->rules);
+	return 0;
+}
+
 static struct qrx_policy *finish(struct loader *L)
 {
 	uint8_t md[SHA256_LEN];
+
+	if (L->p->error_kind == QRX_OK && build_index(L->p) != 0)
+		fail(L, QRX_ACCESS_DENIED, "out of memory");
 
 	if (L->p->error_kind != QRX_OK) { /* all or nothing */
 		for (size_t i = 0; i < L->p->n; i++)
@@ -705,6 +735,8 @@ void qrx_policy_free(struct qrx_policy *p)
 	for (size_t i = 0; i < p->n; i++)
 		qrx_rule_free(&p->rules[i]);
 	free(p->rules);
+	free(p->by_service);
+	free(p->any_service);
 	free(p);
 }
 
