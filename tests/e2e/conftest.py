@@ -105,10 +105,16 @@ class Appliance:
         return r.returncode, json.loads(r.stdout)
 
     def cleanup(self):
-        for p in self.procs:
+        # SIGTERM first: `securectl up` then stops the daemons it started (a SIGKILL would
+        # leave them running after a failed test)
+        for p in reversed(self.procs):
             if p.poll() is None:
-                p.kill()
-                p.wait()
+                p.terminate()
+                try:
+                    p.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
 
 
 @pytest.fixture
