@@ -215,6 +215,69 @@ V5 __m512 a5_xsum2(const void *row, int64_t p, int two)
 	return _mm512_cvtph_ps(_mm256_set_m128i(hi, lo));
 }
 
+/* The sum of a 16-lane vector in a fixed tree (halves, quarters, pairs), written out so that the
+ * 256-bit Q8_0 path below can reproduce it bit for bit from its two 8-lane halves. */
+V5 float a5_tree8(__m256 v)
+{
+	const __m128 q = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+	const __m128 p = _mm_add_ps(q, _mm_shuffle_ps(q, q, _MM_SHUFFLE(1, 0, 3, 2)));
+
+	return _mm_cvtss_f32(_mm_add_ss(p, _mm_shuffle_ps(p, p, _MM_SHUFFLE(1, 1, 1, 1))));
+}
+
+V5 float a5_tree16(__m512 v)
+{
+	return a5_tree8(_mm256_add_ps(_mm512_extractf32x8_ps(v, 1), _mm512_castps512_ps256(v)));
+}
+
+/*
+ * Q8_0 against one activation row (token generation) with 256-bit vectors: on CPUs that run
+ * 512-bit operations as two 256-bit halves (AMD Zen 4) the pairing of blocks into one 512-bit
+ * vector costs more than it buys when there is a single activation row. Even blocks go to
+ * acc_lo, odd ones to acc_hi — exactly lanes 0-7 and 8-15 of a5_tile_q32's accumulator, with
+ * the same operations per lane and the same final tree — so the result is the same bits as
+ * the 512-bit tile for any tile shape.
+ */
+V5 void a5_q8_0_row1(int64_t k, const void *w, size_t wrb, const void *x, float *out, int64_t ld,
+		     const int nr)
+{
+	const int64_t nb = k / 32;
+	const struct blk_q8_0 *xb = (const struct blk_q8_0 *)x;
+	const __m256i off = _mm256_set1_epi8((char)0x80), zero = _mm256_setzero_si256();
+	__m256 lo[MR], hi[MR];
+	int64_t b;
+	int r;
+
+	for (r = 0; r < nr; r++)
+		lo[r] = hi[r] = _mm256_setzero_ps();
+	for (b = 0; b < nb; b++) {
+		const __m256i xq = _mm256_loadu_si256((const __m256i *)xb[b].qs);
+		const __m256i xn = _mm256_sub_epi32(zero, _mm256_dpbusd_epi32(zero, off, xq));
+		const __m256 dx = _mm256_set1_ps(_cvtsh_ss(xb[b].d));
+
+		for (r = 0; r < nr; r++) {
+			const struct blk_q8_0 *wb = (const struct blk_q8_0 *)ROW(w, r, wrb) + b;
+			const __m256i q = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)wb->qs),
+							   off);
+			const __m256 prod = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(wb->d)), dx);
+			const __m256 v = _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(xn, q, xq));
+
+			if ((b & 1) == 0) {
+				kern_prefetch(ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)b * 34, 68);
+				lo[r] = _mm256_fmadd_ps(prod, v, lo[r]);
+			} else {
+				hi[r] = _mm256_fmadd_ps(prod, v, hi[r]);
+			}
+		}
+	}
+	if (nb & 1) /* the 512-bit tile's absent last block: + 0 * 0, as there */
+		for (r = 0; r < nr; r++)
+			hi[r] = _mm256_fmadd_ps(_mm256_setzero_ps(), _mm256_setzero_ps(), hi[r]);
+	for (r = 0; r < nr; r++)
+		out[r] = a5_tree8(_mm256_add_ps(hi[r], lo[r]));
+	(void)ld;
+}
+
 V5 void a5_tile_q32(enum a5_wkind kind, int64_t k, const void *w, size_t wrb, const void *x,
 		    size_t xrb, float *out, int64_t ld, const int nr, const int nc)
 {
@@ -259,11 +322,11 @@ V5 void a5_tile_q32(enum a5_wkind kind, int64_t k, const void *w, size_t wrb, co
 	}
 	for (r = 0; r < nr; r++)
 		for (c = 0; c < nc; c++) {
-			float v = _mm512_reduce_add_ps(acc[r][c]);
+			float v = a5_tree16(acc[r][c]);
 
 			if (kind == a5_WK_Q4_1)
-				v = _mm_cvtss_f32(_mm_add_ss(
-				    _mm_set_ss(v), _mm_set_ss(_mm512_reduce_add_ps(accm[r][c]))));
+				v = _mm_cvtss_f32(
+				    _mm_add_ss(_mm_set_ss(v), _mm_set_ss(a5_tree16(accm[r][c]))));
 			out[c * ld + r] = v;
 		}
 }
@@ -271,7 +334,10 @@ V5 void a5_tile_q32(enum a5_wkind kind, int64_t k, const void *w, size_t wrb, co
 V5 void a5_q8_0_impl(int64_t k, const void *w, size_t wrb, const void *x, size_t xrb, float *out,
 		     int64_t ld, const int nr, const int nc)
 {
-	a5_tile_q32(a5_WK_Q8_0, k, w, wrb, x, xrb, out, ld, nr, nc);
+	if (nc == 1)
+		a5_q8_0_row1(k, w, wrb, x, out, ld, nr);
+	else
+		a5_tile_q32(a5_WK_Q8_0, k, w, wrb, x, xrb, out, ld, nr, nc);
 }
 
 V5 void a5_q4_0_impl(int64_t k, const void *w, size_t wrb, const void *x, size_t xrb, float *out,
