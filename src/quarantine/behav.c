@@ -1,6 +1,7 @@
 /*
  * behav.c — stage 6, the behavioural test: adversarial prompts through the engine in a sealed
- * child process, replies scored by the policy's rules.
+ * child process (or, when policy names behavioral.endpoint, an OpenAI-compatible server on
+ * loopback: behav_http.c), replies scored by the policy's rules.
  *
  * Owns: loading and checking the prompt file (>= 40 prompts in >= 12 categories, a canary),
  * the child (load model, seal with seccomp, generate greedily with a fixed seed and a token
@@ -8,7 +9,7 @@
  * at the deadline: that is a failure), scoring (danger pattern without refusal, or the canary)
  * and the decision (flagged share <= threshold and no critical category flagged).
  * Never: runs the model in the daemon's own process or unsealed, lets the child write files or
- * open sockets (seal.h), or counts a prompt the child did not answer as a pass.
+ * open sockets (seal.h), or counts a prompt the child (or endpoint) did not answer as a pass.
  */
 #include "quarantine/qr.h"
 
@@ -235,6 +236,13 @@ static void child_main(int fd, const char *model, const json_t *doc, const struc
 				rc = 0; /* the context filled: what was said so far is the reply */
 			gen_result_free(&res);
 		}
+		/* NUL bytes (byte tokens) would not survive JSON; dropping them only joins the
+		 * text around them, so a danger pattern split by a NUL is still found */
+		size_t kept = 0;
+		for (size_t b = 0; b < reply.len; b++)
+			if (reply.data[b] != 0)
+				reply.data[kept++] = reply.data[b];
+		reply.len = kept;
 		line = json_pack("{s:i, s:s%, s:b}", "i", (int)i, "reply",
 				 reply.data ? (const char *)reply.data : "", reply.len, "ok",
 				 rc == 0);
@@ -277,6 +285,61 @@ static bool find_prompts(const struct qr_env *env, char *out, size_t n)
 	return false;
 }
 
+/* Runs the engine in the sealed child; its reply lines into in. 0, or -1 (pipe/fork). */
+static int run_child(const char *model, const json_t *doc, const struct qr_policy *pol,
+		     struct buf *in, bool *timed_out, int *status)
+{
+	const size_t n = json_array_size(json_object_get(doc, "prompts"));
+	struct timespec t0, t1;
+	int fds[2], rc;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		child_main(fds[1], model, doc, pol);
+	}
+	close(fds[1]);
+	for (;;) {
+		struct pollfd pf = {fds[0], POLLIN, 0};
+		char chunk[4096];
+		double el;
+		ssize_t k;
+
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		if (el >= pol->behav_timeout) {
+			*timed_out = true;
+			break;
+		}
+		rc = poll(&pf, 1, 200);
+		if (rc < 0 && errno != EINTR)
+			break;
+		if (rc <= 0)
+			continue;
+		k = read(fds[0], chunk, sizeof(chunk));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		if (in->len + (size_t)k > n * (QR_REPLY_MAX * 7 + 64) + 4096 ||
+		    buf_append(in, chunk, (size_t)k) != 0)
+			break;
+	}
+	close(fds[0]);
+	kill(pid, SIGKILL);
+	waitpid(pid, status, 0);
+	return 0;
+}
+
 int qr_behav_engine(const struct qr_env *env, const char *model, const char *format,
 		    const struct qr_policy *pol, json_t **evidence)
 {
@@ -286,12 +349,11 @@ int qr_behav_engine(const struct qr_env *env, const char *model, const char *for
 	size_t nfc = 0, nflag = 0, nans = 0, n;
 	struct buf in = BUF_INIT;
 	struct timespec t0, t1;
-	int fds[2], status = 0, rc;
+	int status = 0, rc;
 	bool timed_out = false;
-	pid_t pid;
 
 	*evidence = json_object();
-	if (strcmp(format, "gguf") != 0) {
+	if (strcmp(format, "gguf") != 0 && pol->behav_endpoint[0] == '\0') {
 		json_object_set_new(*evidence, "error",
 				    json_string("the engine runs GGUF models only: no behavioural "
 						"test for this format"));
@@ -313,55 +375,31 @@ int qr_behav_engine(const struct qr_env *env, const char *model, const char *for
 	json_object_set_new(*evidence, "max_tokens", json_integer(pol->behav_max_tokens));
 	json_object_set_new(*evidence, "seed", json_integer(pol->behav_seed));
 	json_object_set_new(*evidence, "sampling", json_string("greedy"));
-	json_object_set_new(*evidence, "sealed", json_true());
-	if (pipe2(fds, O_CLOEXEC) != 0) {
-		json_decref(doc);
-		json_object_set_new(*evidence, "error", json_string("pipe failed"));
-		return QR_BEHAV_ERROR;
-	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		json_decref(doc);
-		json_object_set_new(*evidence, "error", json_string("fork failed"));
-		return QR_BEHAV_ERROR;
-	}
-	if (pid == 0) {
-		close(fds[0]);
-		child_main(fds[1], model, doc, pol);
-	}
-	close(fds[1]);
-	for (;;) {
-		struct pollfd pf = {fds[0], POLLIN, 0};
-		char chunk[4096];
-		double el;
-		ssize_t k;
+	if (pol->behav_endpoint[0] != '\0') {
+		/* an OpenAI-compatible server on loopback answers instead of the engine */
+		const char *base = strrchr(model, '/') ? strrchr(model, '/') + 1 : model;
+		size_t failures = 0;
 
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-		if (el >= pol->behav_timeout) {
-			timed_out = true;
-			break;
+		json_object_set_new(*evidence, "mode", json_string("endpoint"));
+		json_object_set_new(*evidence, "endpoint", json_string(pol->behav_endpoint));
+		json_object_set_new(*evidence, "sealed", json_false());
+		if (qr_behav_http(pol->behav_endpoint, base, doc, pol, &in, &timed_out, &failures,
+				  err, sizeof(err)) != 0 ||
+		    failures > 0)
+			json_object_set_new(*evidence, "endpoint_error",
+					    json_string(err[0] ? err : "request failed"));
+		status = 0; /* no child: a missing reply shows as fewer answered prompts */
+	} else {
+		json_object_set_new(*evidence, "mode", json_string("engine"));
+		json_object_set_new(*evidence, "sealed", json_true());
+		if (run_child(model, doc, pol, &in, &timed_out, &status) != 0) {
+			json_decref(doc);
+			buf_free(&in);
+			json_object_set_new(*evidence, "error", json_string("pipe or fork failed"));
+			return QR_BEHAV_ERROR;
 		}
-		rc = poll(&pf, 1, 200);
-		if (rc < 0 && errno != EINTR)
-			break;
-		if (rc <= 0)
-			continue;
-		k = read(fds[0], chunk, sizeof(chunk));
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		if (in.len + (size_t)k > (size_t)n * (QR_REPLY_MAX * 7 + 64) + 4096 ||
-		    buf_append(&in, chunk, (size_t)k) != 0)
-			break;
 	}
-	close(fds[0]);
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	json_object_set_new(*evidence, "seconds",
 			    json_real((double)(t1.tv_sec - t0.tv_sec) +
@@ -411,10 +449,15 @@ int qr_behav_engine(const struct qr_env *env, const char *model, const char *for
 	json_object_set_new(*evidence, "results", results);
 	if (timed_out || nans < n || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		char msg[200];
-		snprintf(msg, sizeof(msg), "%s (%zu of %zu prompts answered, child %s %d)",
-			 timed_out ? "time budget exceeded" : "the sealed child failed", nans, n,
-			 WIFSIGNALED(status) ? "signal" : "exit",
-			 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+		if (pol->behav_endpoint[0] != '\0')
+			snprintf(msg, sizeof(msg), "%s (%zu of %zu prompts answered by %s)",
+				 timed_out ? "time budget exceeded" : "the endpoint failed", nans, n,
+				 pol->behav_endpoint);
+		else
+			snprintf(msg, sizeof(msg), "%s (%zu of %zu prompts answered, child %s %d)",
+				 timed_out ? "time budget exceeded" : "the sealed child failed", nans,
+				 n, WIFSIGNALED(status) ? "signal" : "exit",
+				 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 		json_object_set_new(*evidence, "error", json_string(msg));
 		json_decref(doc);
 		return QR_BEHAV_ERROR;

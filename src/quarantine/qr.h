@@ -73,7 +73,15 @@ int qr_process(const struct qr_env *env, const char *name, struct qr_outcome *ou
 int qr_hash_item(const char *path, char hex[65], uint64_t *size, size_t *nfiles, char *err,
 		 size_t errlen);
 
-/* The default runner: the engine in a sealed child (behav.c). */
+/* behav_http.c: the prompts of doc against an OpenAI-compatible endpoint on loopback; one
+ * reply line per answered prompt appended to lines (the sealed child's format). -1 only when it
+ * could not start; failures counts prompts without a readable reply (first_err says why). */
+struct buf;
+int qr_behav_http(const char *endpoint, const char *model, const json_t *doc,
+		  const struct qr_policy *pol, struct buf *lines, bool *timed_out,
+		  size_t *failures, char *first_err, size_t errlen);
+
+/* The default runner: the engine in a sealed child (behav.c), or behavioral.endpoint. */
 int qr_behav_engine(const struct qr_env *env, const char *model, const char *format,
 		    const struct qr_policy *pol, json_t **evidence);
 /* Loads and checks the prompt file (>= 40 prompts, >= 12 categories). */

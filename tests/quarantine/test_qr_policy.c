@@ -230,6 +230,56 @@ static void test_names(void **state)
 	assert_false(qr_is_sidecar("config.json"));
 }
 
+/* behavioral.endpoint: loopback literals only; the reply reader: strict JSON, the content. */
+static void test_endpoint_and_reply(void **state)
+{
+	static const char *const good[] = {"http://127.0.0.1:1", "http://127.0.0.1:8465",
+					   "http://[::1]:65535"};
+	static const char *const bad[] = {"http://127.0.0.1", "http://127.0.0.1:",
+					  "http://127.0.0.1:0", "http://127.0.0.1:08465",
+					  "http://127.0.0.1:65536", "http://127.0.0.1:80/v1",
+					  "https://127.0.0.1:443", "http://localhost:80",
+					  "http://10.0.0.1:80", "http://127.0.0.1.evil.com:80",
+					  "http://[::1]", ""};
+	char ebuf[200], *c = NULL;
+	struct qr_policy p;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++)
+		assert_int_equal(qr_endpoint_check(good[i], ebuf, sizeof(ebuf)), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		if (qr_endpoint_check(bad[i], ebuf, sizeof(ebuf)) == 0)
+			fail_msg("accepted %s", bad[i]);
+	qr_policy_defaults(&p);
+	static const char y1[] = "version: 1\nbehavioral:\n  endpoint: http://127.0.0.1:9000\n";
+	static const char y2[] = "version: 1\nbehavioral:\n  endpoint: http://evil.com:80\n";
+	assert_int_equal(qr_policy_load_buffer("p.yaml", y1, sizeof(y1) - 1, &p, ebuf, sizeof(ebuf)),
+			 0);
+	assert_string_equal(p.behav_endpoint, "http://127.0.0.1:9000");
+	qr_policy_free(&p);
+	qr_policy_defaults(&p);
+	assert_int_not_equal(
+	    qr_policy_load_buffer("p.yaml", y2, sizeof(y2) - 1, &p, ebuf, sizeof(ebuf)), 0);
+	assert_non_null(strstr(ebuf, "p.yaml:3: behavioral.endpoint: must be"));
+	qr_policy_free(&p);
+
+	static const char ok[] = "{\"choices\":[{\"message\":{\"role\":\"assistant\","
+				 "\"content\":\"no \\u00e9\"}}]}";
+	assert_int_equal(qr_reply_content(ok, sizeof(ok) - 1, &c, ebuf, sizeof(ebuf)), 0);
+	assert_string_equal(c, "no \xc3\xa9");
+	free(c);
+	static const char *const rej[] = {
+	    "{\"choices\":[]}", "{\"choices\":[{\"message\":{\"content\":1}}]}",
+	    "{\"choices\":[{\"message\":{\"content\":\"a\"}}],\"choices\":1}",
+	    "{\"choices\":[{\"message\":{\"content\":\"\\u0000\"}}]}", "[1]", "{} x"};
+	for (size_t i = 0; i < sizeof(rej) / sizeof(*rej); i++) {
+		c = NULL;
+		if (qr_reply_content(rej[i], strlen(rej[i]), &c, ebuf, sizeof(ebuf)) == 0)
+			fail_msg("accepted %s", rej[i]);
+		assert_null(c);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -237,6 +287,7 @@ int main(void)
 	    cmocka_unit_test(test_lock),	 cmocka_unit_test(test_policy_tighten_only),
 	    cmocka_unit_test(test_stage_names),	 cmocka_unit_test(test_scoring),
 	    cmocka_unit_test(test_prompt_file),	 cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_endpoint_and_reply),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "fsutil.h"
+#include "json.h"
 #include "policy/pol_impl.h"
 #include "sha256.h"
 
@@ -680,9 +681,11 @@ static int policy_apply(const char *name, const struct pol_node *root, struct qr
 	static const char *const top[] = {"version", "unpinned", "provenance", "waive",
 					  "static_scan", "behavioral", NULL};
 	static const char *const st_keys[] = {"max_score", "reject_warnings", NULL};
-	static const char *const bh_keys[] = {"threshold", "max_tokens", "timeout_seconds", "seed",
-					      "danger_patterns", "refusal_patterns",
-					      "critical_categories", NULL};
+	static const char *const bh_keys[] = {"threshold",	   "max_tokens",
+					      "timeout_seconds",   "seed",
+					      "danger_patterns",   "refusal_patterns",
+					      "critical_categories", "endpoint",
+					      NULL};
 	const struct pol_node *n, *s;
 
 	if (map_only(name, root, top, "top level", err, errlen) != 0)
@@ -764,6 +767,16 @@ static int policy_apply(const char *name, const struct pol_node *root, struct qr
 		    get_uint(name, n, "behavioral.seed", 0, 0xffffffffu, &p->behav_seed, err,
 			     errlen) != 0)
 			return -1;
+		if ((n = map_get(s, "endpoint")) != NULL) {
+			char why[160];
+
+			if (want(name, n, PN_SCALAR, "behavioral.endpoint", err, errlen) != 0)
+				return -1;
+			if (qr_endpoint_check(n->str, why, sizeof(why)) != 0)
+				return fail(err, errlen, "%s:%zu: behavioral.endpoint: %s", name,
+					    n->line, why);
+			snprintf(p->behav_endpoint, sizeof(p->behav_endpoint), "%s", n->str);
+		}
 		/* Lists only add to the built-in ones (tighten). */
 		if ((n = map_get(s, "danger_patterns")) != NULL &&
 		    get_list(name, n, "behavioral.danger_patterns", p->danger, &p->n_danger,
@@ -841,4 +854,69 @@ bool qr_contains_ci(const char *hay, size_t hlen, const char *needle)
 			return true;
 	}
 	return false;
+}
+
+int qr_endpoint_check(const char *s, char *err, size_t errlen)
+{
+	static const char *const hosts[] = {"http://127.0.0.1:", "http://[::1]:"};
+	const char *port = NULL;
+	unsigned long v = 0;
+
+	for (size_t i = 0; i < NELEM(hosts); i++)
+		if (strncmp(s, hosts[i], strlen(hosts[i])) == 0)
+			port = s + strlen(hosts[i]);
+	if (port == NULL) {
+		snprintf(err, errlen, "must be http://127.0.0.1:PORT or http://[::1]:PORT (loopback "
+				      "only: the adversarial prompts never leave the machine)");
+		return -1;
+	}
+	if (port[0] < '1' || port[0] > '9' || strlen(port) > 5) {
+		snprintf(err, errlen, "bad port (1..65535, no leading zero, nothing after it)");
+		return -1;
+	}
+	for (const char *c = port; *c; c++) {
+		if (*c < '0' || *c > '9') {
+			snprintf(err, errlen, "bad port (1..65535, no leading zero, nothing after it)");
+			return -1;
+		}
+		v = v * 10 + (unsigned long)(*c - '0');
+	}
+	if (v > 65535) {
+		snprintf(err, errlen, "bad port (1..65535, no leading zero, nothing after it)");
+		return -1;
+	}
+	return 0;
+}
+
+int qr_reply_content(const char *body, size_t len, char **content, char *err, size_t errlen)
+{
+	char jerr[160];
+	json_t *doc, *choices, *msg, *c;
+
+	*content = NULL;
+	if (len > QR_REPLY_BODY_MAX) {
+		snprintf(err, errlen, "reply larger than %u bytes", QR_REPLY_BODY_MAX);
+		return -1;
+	}
+	doc = json_parse_object(body, len, QR_REPLY_BODY_MAX, jerr, sizeof(jerr));
+	if (doc == NULL) {
+		snprintf(err, errlen, "reply is not a JSON object: %s", jerr);
+		return -1;
+	}
+	choices = json_object_get(doc, "choices");
+	msg = json_object_get(json_array_get(choices, 0), "message");
+	c = json_object_get(msg, "content");
+	if (!json_is_array(choices) || !json_is_object(msg) || !json_is_string(c)) {
+		snprintf(err, errlen, "reply has no choices[0].message.content string");
+		json_decref(doc);
+		return -1;
+	}
+	/* the strict parser refuses \u0000, so the content holds no NUL */
+	*content = strdup(json_string_value(c));
+	json_decref(doc);
+	if (*content == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
 }

@@ -93,6 +93,8 @@ struct qr_policy {
 	unsigned behav_max_tokens;     /* 1..512 (default 48) */
 	unsigned behav_timeout;	       /* seconds for the whole test, 1..3600 (default 300) */
 	unsigned behav_seed;	       /* default 1234 */
+	char behav_endpoint[64];       /* "" = the engine in a sealed child; else an OpenAI-
+					  compatible server on loopback: http://127.0.0.1:PORT */
 	char *danger[QR_MAX_PATTERNS]; /* lowercase substrings a reply must not contain */
 	size_t n_danger;
 	char *refusal[QR_MAX_PATTERNS]; /* lowercase substrings that mark a refusal */
@@ -126,6 +128,17 @@ int qr_policy_load_buffer(const char *name, const char *buf, size_t len, struct 
 int qr_policy_load(const char *path, bool missing_ok, struct qr_policy *p, char *err,
 		   size_t errlen);
 void qr_policy_free(struct qr_policy *p);
+
+/* behavioral.endpoint: exactly http://127.0.0.1:PORT or http://[::1]:PORT (PORT 1..65535,
+ * no leading zero, nothing after): the prompts never leave the machine, and no name is
+ * resolved. 0, or -1 with err. */
+int qr_endpoint_check(const char *s, char *err, size_t errlen);
+
+/* The reply text of an OpenAI chat completion body: choices[0].message.content (a string), from
+ * strict JSON (duplicate keys, trailing bytes, invalid UTF-8 refused; at most QR_REPLY_BODY_MAX
+ * bytes). *content is a malloc'd copy. 0, or -1 with err saying what was wrong. */
+#define QR_REPLY_BODY_MAX (1u << 20)
+int qr_reply_content(const char *body, size_t len, char **content, char *err, size_t errlen);
 
 /* Lowercase ASCII substring search (the reply-scoring primitive). */
 bool qr_contains_ci(const char *hay, size_t hlen, const char *needle_lower);
