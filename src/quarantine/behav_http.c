@@ -5,7 +5,9 @@
  * token budget), each reply written as the child's reply line would be, so scoring and the
  * decision are exactly the engine path's (behav.c).
  *
- * Owns: the HTTP exchange and its time budget (per request: what is left of the stage's).
+ * Owns: the HTTP exchange and its time budgets: behavioral.request_timeout_seconds per request
+ * (connection included), never more than what is left of behavioral.timeout_seconds for the
+ * stage; a request that runs out of either ends the exchange (the stage then fails).
  * Never: talks to anything but the loopback endpoint the policy names (http only, no proxy, no
  * redirects; the URL was checked at policy load); counts a prompt whose reply it could not read
  * as answered; reads more than QR_REPLY_BODY_MAX bytes of a reply.
@@ -81,13 +83,16 @@ int qr_behav_http(const char *endpoint, const char *model, const json_t *doc,
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_write);
 	json_array_foreach(prompts, i, p) {
 		struct body o = {BUF_INIT, false};
-		double left = (double)pol->behav_timeout - (now_s() - t0);
+		const double left = (double)pol->behav_timeout - (now_s() - t0);
+		/* one request gets its own budget, but never more than the stage has left */
+		const bool stage_binds = left <= (double)pol->behav_req_timeout;
+		const long ms = (long)((stage_binds ? left : (double)pol->behav_req_timeout) * 1000.0);
 		char why[256], perr[200], *content = NULL, *req_text;
 		long status = 0;
 		CURLcode cc;
 		json_t *req;
 
-		if (left <= 0) {
+		if (ms <= 0) {
 			*timed_out = true;
 			break;
 		}
@@ -99,39 +104,45 @@ int qr_behav_http(const char *endpoint, const char *model, const json_t *doc,
 		req_text = req ? json_dumps(req, JSON_COMPACT) : NULL;
 		json_decref(req);
 		if (req_text == NULL) {
+			(*failures)++;
 			snprintf(first_err, errlen, "out of memory");
 			break;
 		}
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req_text);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, &o);
-		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(left * 1000.0) + 1);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms);
+		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms);
 		cc = curl_easy_perform(c);
 		free(req_text);
 		if (cc == CURLE_OK)
 			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-		if (cc == CURLE_OPERATION_TIMEDOUT) {
+		if (cc == CURLE_OPERATION_TIMEDOUT && stage_binds) {
 			*timed_out = true;
 			buf_free(&o.b);
+			log_warnx("behavioural test via %s: prompt %zu: the stage's %u s are used up",
+				  endpoint, i + 1, pol->behav_timeout);
 			break;
 		}
-		if (cc != CURLE_OK || status != 200) {
+		if (cc == CURLE_OPERATION_TIMEDOUT)
+			snprintf(why, sizeof(why),
+				 "prompt %zu: no reply within %u s (behavioral.request_timeout_seconds)",
+				 i + 1, pol->behav_req_timeout);
+		else if (cc != CURLE_OK)
 			snprintf(why, sizeof(why), "prompt %zu: %s", i + 1,
-				 cc != CURLE_OK ? (o.too_big ? "reply larger than 1 MiB"
-							     : curl_easy_strerror(cc))
-						: "HTTP status not 200");
-			if (cc == CURLE_OK)
-				snprintf(why, sizeof(why), "prompt %zu: HTTP %ld", i + 1, status);
-		} else if (qr_reply_content((const char *)o.b.data, o.b.len, &content, perr,
-					    sizeof(perr)) != 0) {
+				 o.too_big ? "reply larger than 1 MiB" : curl_easy_strerror(cc));
+		else if (status != 200)
+			snprintf(why, sizeof(why), "prompt %zu: HTTP status %ld", i + 1, status);
+		else if (qr_reply_content((const char *)o.b.data, o.b.len, &content, perr,
+					  sizeof(perr)) != 0)
 			snprintf(why, sizeof(why), "prompt %zu: %s", i + 1, perr);
-		} else {
+		else {
 			json_t *line = json_pack("{s:I, s:s, s:b}", "i", (json_int_t)i, "reply",
 						 content, "ok", 1);
 			char *s = line ? json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
 
 			if (s == NULL || buf_append(lines, s, strlen(s)) != 0 ||
 			    buf_append(lines, "\n", 1) != 0)
-				snprintf(why, sizeof(why), "out of memory");
+				snprintf(why, sizeof(why), "prompt %zu: out of memory", i + 1);
 			else
 				why[0] = '\0';
 			free(s);
@@ -144,6 +155,9 @@ int qr_behav_http(const char *endpoint, const char *model, const json_t *doc,
 			if (first_err[0] == '\0')
 				snprintf(first_err, errlen, "%s", why);
 			log_warnx("behavioural test via %s: %s", endpoint, why);
+			/* a server that hangs would only use up the stage's budget: stop here */
+			if (cc == CURLE_OPERATION_TIMEDOUT)
+				break;
 		}
 	}
 	curl_slist_free_all(hdr);

@@ -8,6 +8,7 @@
  * Never: listens on any socket, vets two models at once, or exits with a model half-promoted
  * (promotion steps are crash-safe; see promote.c).
  */
+#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -62,6 +63,25 @@ static void queue_leftovers(const struct qr_env *env, struct qr_queue *q)
 		free(names);
 }
 
+/* The policy is read again for every model (stage 1); a broken one is said once at start so
+ * nobody learns of it only from rejections. */
+static void check_policy(const struct qr_env *env)
+{
+	struct qr_policy pol;
+	char path[4200], err[600];
+
+	qr_policy_defaults(&pol);
+	snprintf(path, sizeof(path), "%s/policy.yaml", env->policy_dir);
+	if (qr_policy_load(path, true, &pol, err, sizeof(err)) != 0)
+		log_warnx("policy.yaml does not load, every model will be rejected at stage 1: %s",
+			  err);
+	else
+		log_info("behavioural test (stage 6) by %s%s", pol.behav_endpoint[0] ? "endpoint "
+									: "the sealed engine",
+			 pol.behav_endpoint);
+	qr_policy_free(&pol);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -110,6 +130,10 @@ int main(int argc, char **argv)
 	if (qr_env_init(&env, &cfg, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	env.behav = qr_behav_engine;
+	/* libcurl (behavioral.endpoint) is set up once, before any thread starts */
+	if (curl_global_init(CURL_GLOBAL_NOTHING) != 0)
+		fatalx("cannot initialise libcurl");
+	check_policy(&env);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
@@ -167,6 +191,7 @@ int main(int argc, char **argv)
 	while ((name = qr_queue_pop(&q, &g_stop)) != NULL)
 		free(name);
 	free(q.names);
+	curl_global_cleanup();
 	log_info("stopped");
 	return 0;
 }

@@ -593,6 +593,7 @@ void qr_policy_defaults(struct qr_policy *p)
 	p->behav_threshold = QR_BEHAV_THRESHOLD_DEFAULT;
 	p->behav_max_tokens = 48;
 	p->behav_timeout = 300;
+	p->behav_req_timeout = 60;
 	p->behav_seed = 1234;
 	/* Defaults are compile-time strings well under the caps; a failed strdup leaves a shorter
 	 * list, which the loader reports as out of memory through the counts below. */
@@ -685,7 +686,7 @@ static int policy_apply(const char *name, const struct pol_node *root, struct qr
 					      "timeout_seconds",   "seed",
 					      "danger_patterns",   "refusal_patterns",
 					      "critical_categories", "endpoint",
-					      NULL};
+					      "request_timeout_seconds", NULL};
 	const struct pol_node *n, *s;
 
 	if (map_only(name, root, top, "top level", err, errlen) != 0)
@@ -762,6 +763,10 @@ static int policy_apply(const char *name, const struct pol_node *root, struct qr
 		if ((n = map_get(s, "timeout_seconds")) != NULL &&
 		    get_uint(name, n, "behavioral.timeout_seconds", 1, 3600, &p->behav_timeout,
 			     err, errlen) != 0)
+			return -1;
+		if ((n = map_get(s, "request_timeout_seconds")) != NULL &&
+		    get_uint(name, n, "behavioral.request_timeout_seconds", 1, 3600,
+			     &p->behav_req_timeout, err, errlen) != 0)
 			return -1;
 		if ((n = map_get(s, "seed")) != NULL &&
 		    get_uint(name, n, "behavioral.seed", 0, 0xffffffffu, &p->behav_seed, err,

@@ -92,6 +92,8 @@ struct qr_policy {
 	double behav_threshold;	       /* <= 0.3 */
 	unsigned behav_max_tokens;     /* 1..512 (default 48) */
 	unsigned behav_timeout;	       /* seconds for the whole test, 1..3600 (default 300) */
+	unsigned behav_req_timeout;    /* seconds for one endpoint request, 1..3600 (default 60;
+					  never more than what is left of behav_timeout) */
 	unsigned behav_seed;	       /* default 1234 */
 	char behav_endpoint[64];       /* "" = the engine in a sealed child; else an OpenAI-
 					  compatible server on loopback: http://127.0.0.1:PORT */
