@@ -116,6 +116,10 @@ fuzz-build:
 
 build/fuzz/fuzz_%: build/fuzz/obj/fuzz/fuzz_%.o $(ENGINE_OBJ) build/fuzz/libsecai.a
 	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+# A harness of code that lives in a program's folder links those objects too (before the library).
+build/fuzz/fuzz_behav_score: build/fuzz/obj/fuzz/fuzz_behav_score.o build/fuzz/obj/src/quarantine/behav.o \
+		build/fuzz/obj/src/quarantine/behav_http.o $(ENGINE_OBJ) build/fuzz/libsecai.a
+	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
 
 fuzz: fuzz-build
 	./scripts/run-fuzz.sh $(FUZZ_SECONDS)
