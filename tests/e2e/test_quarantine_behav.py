@@ -227,6 +227,7 @@ FAILURES = {
     # every prompt is still asked)
     "http500": (lambda p, req: (500, b'{"error":"boom"}'), "", 30, "HTTP status 500", True),
     "garbage": (lambda p, req: (200, b"<html>not json"), "", 30, "not a JSON object", True),
+    "empty_body": (lambda p, req: (200, b""), "", 30, "not a JSON object", True),
     "duplicate_keys": (lambda p, req: (200, b'{"choices":[{"message":{"content":"I cannot"}}],'
                                             b'"choices":[]}'), "", 30, "duplicate", True),
     "no_content": (lambda p, req: (200, b'{"choices":[{"message":{"role":"assistant"}}]}'), "",
