@@ -35,6 +35,10 @@ static int get(struct reg_server *s, const char *method, const char *path, json_
 	if (body)
 		*body = json_loadb((const char *)rs.body.data, rs.body.len, 0, NULL);
 	buf_free(&rs.body);
+	for (size_t i = 0; i < rs.nheaders; i++) { /* 401 carries WWW-Authenticate */
+		free(rs.headers[i].name);
+		free(rs.headers[i].value);
+	}
 	return st;
 }
 
