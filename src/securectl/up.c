@@ -258,9 +258,10 @@ int up_main(int argc, char **argv)
 				"that crashes (back-off 1 s to 30 s) and stops them all on Ctrl-C or SIGTERM.\n"
 				"  --check   start, wait until healthy, get a first answer, append an audit\n"
 				"            event, verify the log, stop; exit 0 only if all of that worked\n"
-				"Daemons now: audit, infer (the model of infer.model, else a demo model\n"
-				"it writes, scans and pins; the first answer is printed). See\n"
-				"`securectl status`.\n");
+				"Daemons now: audit, quarantine, registry, infer (the model of\n"
+				"infer.model, else a demo model it writes; either goes through the\n"
+				"quarantine and is served from the registry; the first answer is\n"
+				"printed). See `securectl status`.\n");
 			return f == stdout ? 0 : SECURECTL_EX_USAGE;
 		}
 	}
