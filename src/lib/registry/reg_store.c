@@ -208,17 +208,18 @@ int reg_delete(const char *state_dir, const char *sha256, const json_t *who, jso
 		goto undo;
 	reg_crashpoint("delete.manifest");
 	/* 3. the files; 4. the tombstone */
+	rc = 0; /* committed: the registry no longer lists it, whatever happens to the files */
 	if (remove_model_dir(regdir, sha256, err, errlen) != 0) {
-		size_t n = strlen(err);
-		snprintf(err + n, errlen - n, " (the deletion is committed: the next start of "
-					      "secai-registry or secai-quarantine removes the rest)");
+		/* the tombstone stays: the next sweep (either daemon's start) removes the rest */
+		log_warnx("deleted %.12s from the manifest, but %s: its tombstone stays for the "
+			  "next sweep",
+			  sha256, err);
 		goto done;
 	}
 	reg_crashpoint("delete.files");
 	if (unlink(tomb) != 0 || fs_fsync_dir(deleting) != 0)
 		log_warn("deleted %.12s, but its tombstone %s stays until the next sweep", sha256,
 			 tomb);
-	rc = 0;
 	goto done;
 undo:
 	/* nothing committed: the tombstone would only make the sweep look at a listed model */

@@ -38,9 +38,10 @@ void reg_unlock(int fd);
 /*
  * Deletes the model with this sha256 (sequence above), under the lock. who (may be NULL) is
  * recorded in the tombstone. *entry (may be NULL) gets the removed manifest entry.
- * Returns 0 deleted, 1 not listed (nothing changed), -1 with err (manifest does not verify, no
- * signing key, I/O; when the manifest was already rewritten the deletion stands and the sweep
- * finishes removing the files: err says so).
+ * Returns 0 deleted (committed: the manifest no longer lists it; if its files could not all be
+ * removed, that is logged and the tombstone stays for the sweep), 1 not listed (nothing
+ * changed), -1 with err (manifest does not verify, no signing key, I/O before the commit:
+ * nothing changed).
  */
 int reg_delete(const char *state_dir, const char *sha256, const json_t *who, json_t **entry,
 	       char *err, size_t errlen);
