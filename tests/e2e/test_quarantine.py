@@ -250,6 +250,10 @@ def test_malicious_samples_rejected_at_format_gate(q, shared):
         r = q.wait_report(sha, timeout=60)
         assert r["decision"] == "rejected" and r["reason"] == "format_gate", (name, r)
         rej = os.path.join(q.qdir, "rejected", sha)
+        # the report's verdict is saved just before the item moves into rejected/
+        deadline = time.time() + 10
+        while not os.path.exists(os.path.join(rej, name)) and time.time() < deadline:
+            time.sleep(0.02)
         assert os.path.exists(os.path.join(rej, name))
         assert json.load(open(os.path.join(rej, "report.json")))["reason"] == "format_gate"
         assert stages(r) == {"source_policy": "pass", "format_gate": "fail"}
