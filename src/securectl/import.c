@@ -172,10 +172,11 @@ static bool listed_by_registry(const char *state, const char *sha)
 	bool yes;
 
 	if (reg_paths(state, regdir, sizeof(regdir), mpath, sizeof(mpath)) != 0 ||
-	    reg_pub_load(regdir, pk, err, sizeof(err)) != 0 ||
-	    reg_manifest_load(mpath, pk, &models, err, sizeof(err)) != 0)
+	    reg_pub_load(regdir, pk, err, sizeof(err)) != 0)
 		return false;
-	yes = reg_models_find(models, sha) != NULL;
+	/* 1 (no manifest yet) still hands back an empty array */
+	yes = reg_manifest_load(mpath, pk, &models, err, sizeof(err)) == 0 &&
+	      reg_models_find(models, sha) != NULL;
 	json_decref(models);
 	return yes;
 }
