@@ -2,7 +2,8 @@
 # bench/server/run.sh — secai-infer under load: N concurrent streaming clients for SECONDS,
 # reporting requests/s, tokens/s, time to first token p50/p99 (beside a bare loopback HTTP
 # round trip measured in the same run), errors (target 0) and the server's RSS before/after.
-# The server runs as shipped (sealed), on the demo model unless MODEL is given, with a queue
+# The server runs as shipped (sealed), on the demo model unless MODEL is given (promoted through
+# the quarantine first, as secai-infer serves only what the registry lists), with a queue
 # as deep as the number of clients (one request runs, the others wait: no 429 expected).
 # Environment: BUILD (default build), CLIENTS (8), SECONDS (60), MAX_TOKENS (64),
 # MODEL (a GGUF file; default: a demo model written by tools/gen_model), THREADS.
@@ -12,7 +13,7 @@ CLIENTS=${CLIENTS:-8}
 SECONDS_=${SECONDS:-60}
 MAX_TOKENS=${MAX_TOKENS:-64}
 PY=/usr/bin/python3
-for f in "$BUILD/secai-infer" "$BUILD/tools/gen_model" "$PY"; do
+for f in "$BUILD/secai-infer" "$BUILD/secai-quarantine" "$BUILD/securectl" "$BUILD/tools/gen_model" "$PY"; do
 	if [ ! -x "$f" ]; then
 		echo "bench/server: $f is missing (make BUILD=$BUILD first); skipped"
 		exit 0
@@ -20,7 +21,12 @@ for f in "$BUILD/secai-infer" "$BUILD/tools/gen_model" "$PY"; do
 done
 TMP=$(mktemp -d /tmp/secai-bench-server.XXXXXX) || exit 0
 PID=
-cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$TMP"; }
+QPID=
+cleanup() {
+	[ -n "$PID" ] && kill "$PID" 2>/dev/null
+	[ -n "$QPID" ] && kill "$QPID" 2>/dev/null
+	chmod -R u+w "$TMP" 2>/dev/null; rm -rf "$TMP"
+}
 trap cleanup EXIT
 trap 'cleanup; exit 1' INT TERM
 if [ -z "$MODEL" ]; then
@@ -29,7 +35,15 @@ if [ -z "$MODEL" ]; then
 fi
 SHA=$(sha256sum "$MODEL" | cut -d' ' -f1)
 mkdir -p "$TMP/home"
-SECAI_HOME=$TMP/home "$BUILD/secai-infer" --model "$MODEL" --sha256 "$SHA" --port 0 \
+# secai-infer serves only what the signed registry lists: the model goes through the quarantine
+SECAI_HOME=$TMP/home "$BUILD/secai-quarantine" >"$TMP/qout" 2>"$TMP/qerr" &
+QPID=$!
+if ! SECAI_HOME=$TMP/home "$BUILD/securectl" import "$MODEL" --wait 600 >"$TMP/import" 2>&1; then
+	echo "bench/server: the quarantine did not promote $MODEL:"; cat "$TMP/import"; exit 0
+fi
+kill "$QPID"; wait "$QPID" 2>/dev/null; QPID=
+SERVED=$TMP/home/registry/models/$SHA/$(basename "$MODEL")
+SECAI_HOME=$TMP/home "$BUILD/secai-infer" --model "$SERVED" --sha256 "$SHA" --port 0 \
 	--queue "$CLIENTS" ${THREADS:+--threads "$THREADS"} >"$TMP/out" 2>"$TMP/err" &
 PID=$!
 i=0

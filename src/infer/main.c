@@ -1,13 +1,17 @@
 /*
  * main.c — secai-infer: serve one model over the OpenAI API on loopback, sealed.
  *
- * Start-up, in order, each step logged: read appliance.yaml; load the model through the strict
- * GGUF reader; check its SHA-256 against the pinned one (refuse a mismatch); build the tokenizer
+ * Start-up, in order, each step logged: read appliance.yaml; check the model against the signed
+ * registry manifest (reg_check.h: signature, inside the store, listed, listed hash = pin;
+ * refuse otherwise, with an infer.refused audit event); load the model through the strict
+ * GGUF reader; check its SHA-256 against the pin (refuse a mismatch); build the tokenizer
  * and chat template; start the engine worker and the HTTP server; record "infer.started" in the
  * audit log; then seal (seccomp: no new sockets, no exec, no writing files, no ptrace). Only
  * then are requests answered by the engine. SIGTERM/SIGINT: refuse new requests (503), let the
  * running and queued ones finish, stop.
- * Owns: the process lifecycle. Never: serves a model it has not hashed, or runs unsealed.
+ * Owns: the process lifecycle. Never: serves a model it has not hashed, a model the signed
+ * registry does not list at the pinned hash (there is no switch to skip that check), or runs
+ * unsealed.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +30,7 @@
 #include "infer/srv.h"
 #include "log.h"
 #include "fsutil.h"
+#include "registry/reg_check.h"
 #include "seal.h"
 #include <sodium.h>
 #include "sha256.h"
@@ -48,13 +53,19 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: secai-infer [--config FILE] [--model PATH --sha256 HEX] [--port N]\n"
 		"                   [--threads N] [--ctx N] [--queue N]\n"
+		"                   [--registry DIR] [--registry-pub FILE]\n"
 		"\n"
 		"Serves one GGUF model over an OpenAI-compatible API on %s (loopback by default):\n"
 		"POST /v1/chat/completions, POST /v1/completions (streaming with \"stream\":true),\n"
 		"GET /v1/models, /health, /metrics; the same API on the Unix socket infer.socket\n"
-		"(default STATE/run/infer.sock). The model is loaded only if its SHA-256 equals the\n"
-		"pinned one; once loaded and listening the process seals itself with seccomp.\n"
+		"(default STATE/run/infer.sock). The model is loaded only if the registry's signed\n"
+		"manifest lists that very file (inside the registry store) at the pinned SHA-256 and the\n"
+		"file's bytes hash to it; once loaded and listening the process seals itself (seccomp).\n"
 		"  --model PATH   the model (default infer.model); --sha256 HEX its pinned hash\n"
+		"  --registry DIR the registry folder: manifest.json, models/ (default infer.registry,\n"
+		"                 STATE/registry); --registry-pub FILE its Ed25519 public key (default\n"
+		"                 infer.registry_pub, DIR/registry.pub: keep a copy elsewhere and\n"
+		"                 point here to catch a replaced key pair)\n"
 		"  --port N       default infer.port (8465); 0 picks a free port (printed)\n"
 		"  --threads N    engine threads (default: one per core)\n"
 		"  --ctx N        context length (default: the model's, at most 4096)\n"
@@ -76,6 +87,24 @@ static int hash_model(struct srv *s, const struct gguf_file *g)
 	return 0;
 }
 
+/* Records why the model is refused (appended, else spooled) and exits 1. */
+static void refuse(const struct secai_config *cfg, const char *model, const char *pin,
+		   const char *reason, const char *why) __attribute__((noreturn));
+static void refuse(const struct secai_config *cfg, const char *model, const char *pin,
+		   const char *reason, const char *why)
+{
+	char spool[4200], err[256];
+	json_t *d = json_pack("{s:s, s:s, s:s, s:s}", "model", model, "sha256", pin, "reason",
+			      reason, "error", why);
+
+	snprintf(spool, sizeof(spool), "%s/audit/spool", cfg->state_dir);
+	if (d == NULL || audit_emit(cfg->audit.socket, spool, "infer.refused", d, err,
+				    sizeof(err)) < 0)
+		log_warnx("audit infer.refused: %s", d ? err : "out of memory");
+	json_decref(d);
+	fatalx("refusing %s (%s): %s", model, reason, why);
+}
+
 static void emit_audit(struct audit_client *ac, const char *event, json_t *data)
 {
 	char err[256];
@@ -92,8 +121,11 @@ int main(int argc, char **argv)
 	    {"sha256", required_argument, NULL, 's'}, {"port", required_argument, NULL, 'p'},
 	    {"threads", required_argument, NULL, 't'}, {"ctx", required_argument, NULL, 'x'},
 	    {"queue", required_argument, NULL, 'q'},   {"help", no_argument, NULL, 'h'},
+	    {"registry", required_argument, NULL, 'r'},
+	    {"registry-pub", required_argument, NULL, 'k'},
 	    {NULL, 0, NULL, 0}};
-	const char *config_path = NULL, *model = NULL, *sha = NULL;
+	const char *config_path = NULL, *model = NULL, *sha = NULL, *regdir = NULL, *regpub = NULL;
+	char regpub_buf[4200], canon[4096];
 	long port = -1, threads = -1, ctxlen = -1, queue = -1;
 	struct secai_config cfg;
 	struct srv s;
@@ -111,7 +143,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	log_init("secai-infer");
-	while ((ch = getopt_long(argc, argv, "c:m:s:p:t:x:q:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:m:s:p:t:x:q:r:k:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config_path = optarg; break;
 		case 'm': model = optarg; break;
@@ -120,6 +152,8 @@ int main(int argc, char **argv)
 		case 't': threads = strtol(optarg, NULL, 10); break;
 		case 'x': ctxlen = strtol(optarg, NULL, 10); break;
 		case 'q': queue = strtol(optarg, NULL, 10); break;
+		case 'r': regdir = optarg; break;
+		case 'k': regpub = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 64;
 		}
@@ -138,9 +172,31 @@ int main(int argc, char **argv)
 		model = cfg.infer.model;
 	if (sha == NULL && cfg.infer.model_sha256[0])
 		sha = cfg.infer.model_sha256;
+	if (sha != NULL && sha[0] == '\0')
+		sha = NULL;
 	if (model == NULL || sha == NULL)
 		fatalx("no model to serve: give --model PATH --sha256 HEX (or infer.model and "
 		       "infer.model_sha256 in appliance.yaml); secai-infer loads only pinned models");
+
+	/* 0. the registry: only a model its signed manifest lists, at the pin, is loaded */
+	if (regpub == NULL && regdir != NULL) {
+		snprintf(regpub_buf, sizeof(regpub_buf), "%s/registry.pub", regdir);
+		regpub = regpub_buf;
+	}
+	if (regdir == NULL)
+		regdir = cfg.infer.registry;
+	if (regpub == NULL)
+		regpub = cfg.infer.registry_pub;
+	{
+		enum reg_check rc = reg_check_model(regdir, regpub, model, sha, canon,
+						    sizeof(canon), err, sizeof(err));
+		if (rc != REG_CHECK_OK)
+			refuse(&cfg, model, sha, reg_check_reason(rc), err);
+		log_info("registry %s lists %s at the pinned sha256 (manifest signature verified "
+			 "with %s)",
+			 regdir, canon, regpub);
+		model = canon;
+	}
 
 	memset(&s, 0, sizeof(s));
 	pthread_mutex_init(&s.lock, NULL);
@@ -157,10 +213,15 @@ int main(int argc, char **argv)
 		fatalx("cannot load %s: %s", model, err);
 	if (hash_model(&s, infer_model_gguf(s.model)) != 0)
 		fatalx("cannot hash %s", model);
-	if (strcmp(s.model_sha256, sha) != 0)
-		fatalx("refusing %s: its SHA-256 is %s but %s was pinned (the file changed, or the "
-		       "pin is wrong)",
-		       model, s.model_sha256, sha);
+	if (strcmp(s.model_sha256, sha) != 0) {
+		char why[512];
+		snprintf(why, sizeof(why),
+			 "its SHA-256 is %s but the registry lists (and the pin is) %s: the file "
+			 "changed after promotion; delete it ('securectl models delete %.12s') and "
+			 "import a good copy",
+			 s.model_sha256, sha, sha);
+		refuse(&cfg, model, sha, "hash_mismatch", why);
+	}
 	const char *base = strrchr(model, '/');
 	snprintf(s.model_name, sizeof(s.model_name), "%s", base ? base + 1 : model);
 	if (tok_vocab_from_gguf(infer_model_gguf(s.model), &s.vocab, err, sizeof(err)) != 0)

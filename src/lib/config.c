@@ -75,6 +75,10 @@ static const struct config_key config_keys[] = {
     {"infer.model", CFG_STRING, CFG_AT(infer.model), "", 0, 0, 0, NULL, config_check_abs_path},
     {"infer.model_sha256", CFG_STRING, CFG_AT(infer.model_sha256), "", 0, 0, 0, NULL,
      config_check_sha256},
+    {"infer.registry", CFG_STRING, CFG_AT(infer.registry), "", 0, 0, 0, NULL,
+     config_check_abs_path},
+    {"infer.registry_pub", CFG_STRING, CFG_AT(infer.registry_pub), "", 0, 0, 0, NULL,
+     config_check_abs_path},
     {"infer.threads", CFG_INT, CFG_AT(infer.threads), "0", 1, 256, CFG_ZERO_OK, NULL, NULL},
     {"infer.ctx", CFG_INT, CFG_AT(infer.ctx), "0", 16, 1 << 20, CFG_ZERO_OK, NULL, NULL},
     {"infer.queue", CFG_INT, CFG_AT(infer.queue), "8", 1, 1024, 0, NULL, NULL},
@@ -764,6 +768,22 @@ int config_finish(struct secai_config *cfg, char *err, size_t errlen)
 			  sizeof(cfg->audit.log_file)) != 0) {
 		cfg->audit.log_file[0] = '\0';
 		snprintf(err, errlen, "%s: audit.log_file: path under state_dir is too long",
+			 cfg->source);
+		return -1;
+	}
+	if (cfg->infer.registry[0] == '\0' &&
+	    statedir_path(cfg->state_dir, "registry", cfg->infer.registry,
+			  sizeof(cfg->infer.registry)) != 0) {
+		cfg->infer.registry[0] = '\0';
+		snprintf(err, errlen, "%s: infer.registry: path under state_dir is too long",
+			 cfg->source);
+		return -1;
+	}
+	if (cfg->infer.registry_pub[0] == '\0' &&
+	    statedir_path(cfg->infer.registry, "registry.pub", cfg->infer.registry_pub,
+			  sizeof(cfg->infer.registry_pub)) != 0) {
+		cfg->infer.registry_pub[0] = '\0';
+		snprintf(err, errlen, "%s: infer.registry_pub: path under infer.registry is too long",
 			 cfg->source);
 		return -1;
 	}

@@ -39,6 +39,8 @@ struct secai_config {
 		int port;
 		char model[4096];      /* GGUF file to serve; "" = none given */
 		char model_sha256[65]; /* expected SHA-256 (hex) of that file; required with it */
+		char registry[4096];     /* registry folder infer checks; "" = <state_dir>/registry */
+		char registry_pub[4096]; /* its public key; "" = <infer.registry>/registry.pub */
 		long long threads;     /* 0 = one per online core */
 		long long ctx;         /* context length; 0 = the model's, at most 4096 */
 		long long queue;       /* requests waiting beyond the running one (429 past it) */
@@ -80,7 +82,8 @@ int config_load_buffer(const char *name, const char *buf, size_t len, struct sec
 		       char *err, size_t errlen);
 
 /* Resolves state_dir ("" = statedir.h rule) and fills the "" paths that derive from it
- * (audit.socket, audit.log_file, policy.file, policy.socket, quarantine.policy_dir). Checks the socket paths fit a sockaddr_un. Idempotent. */
+ * (audit.socket, audit.log_file, infer.registry, infer.registry_pub, policy.file, policy.socket,
+ * quarantine.policy_dir). Checks the socket paths fit a sockaddr_un. Idempotent. */
 int config_finish(struct secai_config *cfg, char *err, size_t errlen);
 
 /* Prints the effective config as YAML that config_load_buffer reads back to the same values. */

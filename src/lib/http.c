@@ -488,7 +488,14 @@ const char *http_request_header(const struct http_request *req, const char *name
 {
 	const struct http_ctx *c = req->priv_;
 
-	return MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, name);
+	return c != NULL ? MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, name) : NULL;
+}
+
+int http_request_fd(const struct http_request *req)
+{
+	const struct http_ctx *c = req->priv_;
+
+	return c != NULL ? c->st.fd : -1;
 }
 
 static void http_mhd_log(void *cls, const char *fmt, va_list ap)

@@ -93,8 +93,12 @@ int http_server_port(const struct http_server *srv);
 /* The address actually bound, numeric ("127.0.0.1", "::1"). */
 int http_server_address(const struct http_server *srv, char *out, size_t outlen);
 
-/* Request header by name (case-insensitive), or NULL. */
+/* Request header by name (case-insensitive), or NULL (also for a request the wrapper did not
+ * build, priv_ NULL, as unit tests make). */
 const char *http_request_header(const struct http_request *req, const char *name);
+/* The connection's socket, for getpeername() and netpeer_uid(); -1 when unknown. Only valid
+ * during the handler call; never read from or write to it. */
+int http_request_fd(const struct http_request *req);
 
 /* Replies with body bytes. content_type NULL = "application/octet-stream". */
 int http_reply(struct http_response *resp, int status, const char *content_type, const void *body,

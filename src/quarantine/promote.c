@@ -6,8 +6,11 @@
  * fsync, rename to models/SHA, fsync, signed manifest rewritten atomically) and its recovery
  * (a .tmp-SHA folder or a models/SHA folder the manifest does not list goes back to
  * processing/ and is vetted again), and the rejected/SHA/ folder with its report copy.
+ * Both run under the registry lock (reg_store.h) after its sweep, so a deletion secai-registry
+ * committed is finished first: its leftover folder is removed, never vetted and promoted again.
  * Never: lists a model in the manifest before its folder is complete and read-only, leaves a
- * model in two places a reader could mistake for promoted, or follows a symlink while moving.
+ * model in two places a reader could mistake for promoted, follows a symlink while moving, or
+ * rewrites the manifest without the registry lock.
  */
 #define _XOPEN_SOURCE 700
 #include "quarantine/qr.h"
@@ -25,6 +28,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "registry/reg_manifest.h"
+#include "registry/reg_store.h"
 
 static const char *const sidecar_suffix[] = {".source.json", ".sig", ".sigstore.json"};
 
@@ -132,8 +136,8 @@ done:
 	return rc;
 }
 
-int qr_promote(const struct qr_env *env, const char *name, const char *sha256, json_t *entry,
-	       char *where, size_t wlen, char *err, size_t errlen)
+static int promote_locked(const struct qr_env *env, const char *name, const char *sha256,
+			  json_t *entry, char *where, size_t wlen, char *err, size_t errlen)
 {
 	char models[QR_PATH_MAX], tmp[QR_PATH_MAX + 80], fin[QR_PATH_MAX + 80],
 	    path[QR_PATH_MAX + 400];
@@ -188,6 +192,28 @@ int qr_promote(const struct qr_env *env, const char *name, const char *sha256, j
 	return 0;
 }
 
+int qr_promote(const struct qr_env *env, const char *name, const char *sha256, json_t *entry,
+	       char *where, size_t wlen, char *err, size_t errlen)
+{
+	char regdir[QR_PATH_MAX], mpath[QR_PATH_MAX];
+	int lock, rc;
+
+	if (reg_paths(env->state, regdir, sizeof(regdir), mpath, sizeof(mpath)) != 0) {
+		snprintf(err, errlen, "registry path too long");
+		return -1;
+	}
+	if ((lock = reg_lock(regdir, err, errlen)) < 0)
+		return -1;
+	/* a deletion of these same bytes a crash interrupted must finish before they return */
+	if (reg_sweep_locked(env->state, NULL, err, errlen) != 0) {
+		reg_unlock(lock);
+		return -1;
+	}
+	rc = promote_locked(env, name, sha256, entry, where, wlen, err, errlen);
+	reg_unlock(lock);
+	return rc;
+}
+
 int qr_reject_move(const struct qr_env *env, const char *name, const char *sha256,
 		   char *where, size_t wlen, char *err, size_t errlen)
 {
@@ -240,9 +266,30 @@ static int requeue(const struct qr_env *env, const char *dir)
 	return rm_rf(dir);
 }
 
+static int recover_locked(const struct qr_env *env, const char *regdir, const char *mpath);
+
 int qr_recover(const struct qr_env *env)
 {
-	char models[QR_PATH_MAX], regdir[QR_PATH_MAX], mpath[QR_PATH_MAX], err[300];
+	char regdir[QR_PATH_MAX], mpath[QR_PATH_MAX], err[300];
+	int lock, rc;
+
+	if (reg_paths(env->state, regdir, sizeof(regdir), mpath, sizeof(mpath)) != 0)
+		return -1;
+	if ((lock = reg_lock(regdir, err, sizeof(err))) < 0) {
+		log_warnx("recover: %s", err);
+		return -1;
+	}
+	/* first finish deletions a crash interrupted, so their folders are not vetted again */
+	if (reg_sweep_locked(env->state, NULL, err, sizeof(err)) != 0)
+		log_warnx("recover: sweep: %s", err);
+	rc = recover_locked(env, regdir, mpath);
+	reg_unlock(lock);
+	return rc;
+}
+
+static int recover_locked(const struct qr_env *env, const char *regdir, const char *mpath)
+{
+	char models[QR_PATH_MAX], err[300];
 	uint8_t pk[REG_PK_LEN];
 	json_t *listed = NULL;
 	struct dirent *de;
@@ -250,8 +297,6 @@ int qr_recover(const struct qr_env *env)
 	DIR *d;
 
 	snprintf(models, sizeof(models), "%s/registry/models", env->state);
-	if (reg_paths(env->state, regdir, sizeof(regdir), mpath, sizeof(mpath)) != 0)
-		return -1;
 	have_pk = reg_pub_load(regdir, pk, err, sizeof(err)) == 0;
 	if (have_pk && reg_manifest_load(mpath, pk, &listed, err, sizeof(err)) < 0) {
 		log_warnx("recover: registry manifest does not verify (%s): nothing is moved", err);

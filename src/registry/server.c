@@ -2,9 +2,10 @@
  * server.c — the routes of secai-registry (see registry.h).
  *
  * Owns: answering from the manifest as it is on disk now (signature checked every time), the
- * report of a model (only when its hash is the one the manifest recorded), re-hashing.
- * Never: writes anything, follows a symlink when re-hashing, or answers 200 from a manifest
- * that does not verify.
+ * report of a model (only when its hash is the one the manifest recorded), re-hashing, and
+ * the admin's DELETE (token checked first, then reg_delete, then the audit event).
+ * Never: writes anything but through reg_delete for a caller holding the admin token, follows
+ * a symlink when re-hashing, or answers 200 from a manifest that does not verify.
  */
 #include "registry/registry.h"
 
@@ -18,18 +19,47 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit_client.h"
 #include "fsutil.h"
 #include "json.h"
 #include "log.h"
+#include "netpeer.h"
 #include "registry/reg_manifest.h"
+#include "registry/reg_store.h"
 #include "sha256.h"
 
 int reg_server_init(struct reg_server *s, const char *state_dir)
 {
 	memset(s, 0, sizeof(*s));
 	snprintf(s->state, sizeof(s->state), "%s", state_dir);
+	snprintf(s->audit_spool, sizeof(s->audit_spool), "%s/audit/spool", state_dir);
 	return reg_paths(state_dir, s->regdir, sizeof(s->regdir), s->manifest,
 			 sizeof(s->manifest));
+}
+
+static void reg_audit(const struct reg_server *s, const char *event, json_t *data)
+{
+	char err[256];
+
+	if (data == NULL)
+		log_warnx("audit %s: out of memory building the event", event);
+	else if (audit_emit(s->audit_sock, s->audit_spool, event, data, err, sizeof(err)) < 0)
+		log_warnx("audit %s: %s", event, err);
+	json_decref(data);
+}
+
+/* The caller as the kernel knows it: {"peer": "127.0.0.1:PORT", "uid": N} (uid null when the
+ * socket table has no answer, e.g. a remote peer). */
+static json_t *reg_who(const struct http_request *req)
+{
+	char peer[128];
+	uid_t uid;
+	int fd = http_request_fd(req);
+
+	snprintf(peer, sizeof(peer), "%s", req->peer);
+	if (fd >= 0 && netpeer_uid(fd, &uid, peer, sizeof(peer)) == 0)
+		return json_pack("{s:s, s:I}", "peer", peer, "uid", (json_int_t)uid);
+	return json_pack("{s:s, s:n}", "peer", peer, "uid");
 }
 
 /* 0 verified (or empty registry), -1 with err. */
@@ -77,11 +107,71 @@ static int rehash(const json_t *m, char *got, size_t glen, char *err, size_t err
 	return 0;
 }
 
+int reg_delete_route(const struct reg_server *s, const char *target, const char *authorization,
+		     const json_t *who, struct http_response *resp)
+{
+	enum reg_auth a = s->have_token	       ? reg_admin_check(s->admin_token, authorization)
+			  : authorization == NULL ? REG_AUTH_MISSING
+						  : REG_AUTH_WRONG;
+	json_t *models = NULL, *entry = NULL;
+	char err[700];
+	int rc;
+
+	if (a != REG_AUTH_OK) {
+		log_warnx("DELETE %.80s refused: admin token %s", target, reg_auth_name(a));
+		reg_audit(s, "registry.delete_refused",
+			  json_pack("{s:s, s:s, s:O}", "target", target, "reason",
+				    a == REG_AUTH_MISSING ? "no_token"
+				    : a == REG_AUTH_MALFORMED ? "malformed_token"
+							      : "wrong_token",
+				    "who", who));
+		if (a == REG_AUTH_MISSING) {
+			if (http_response_header(resp, "WWW-Authenticate",
+						 "Bearer realm=\"secai-registry\"") != 0)
+				log_warnx("cannot add the WWW-Authenticate header");
+			return http_reply_error(resp, 401, "authentication_error",
+						"deleting a model needs the registry's admin token: "
+						"Authorization: Bearer <STATE/registry/admin.token>");
+		}
+		return http_reply_error(resp, 403, "permission_error",
+					"that is not the registry's admin token");
+	}
+	if (!reg_is_sha256(target))
+		return http_reply_error(resp, 404, "not_found", "expected /v1/models/<sha256>");
+	if (load(s, &models, err, sizeof(err)) != 0) {
+		log_warnx("manifest refused: %s", err);
+		return http_reply_error(resp, 503, "manifest_invalid", err);
+	}
+	json_decref(models);
+	rc = reg_delete(s->state, target, who, &entry, err, sizeof(err));
+	if (rc == 1)
+		return http_reply_error(resp, 404, "not_found", "no such model in the registry");
+	if (rc != 0) {
+		log_warnx("DELETE %.12s failed: %s", target, err);
+		reg_audit(s, "registry.delete_failed",
+			  json_pack("{s:s, s:s, s:O}", "sha256", target, "error", err, "who", who));
+		return http_reply_error(resp, 500, "server_error", err);
+	}
+	const char *name = json_get_string(entry, "name") ? json_get_string(entry, "name") : "?";
+	log_info("deleted %s (sha256 %s) from the registry", name, target);
+	reg_audit(s, "registry.deleted",
+		  json_pack("{s:s, s:s, s:s, s:s, s:O}", "name", name, "sha256", target, "path",
+			    json_get_string(entry, "path") ? json_get_string(entry, "path") : "",
+			    "auth", "admin_token", "who", who));
+	json_t *out = json_pack("{s:s, s:s, s:b, s:s, s:s}", "id", target, "object", "model",
+				"deleted", 1, "name", name, "sha256", target);
+	json_decref(entry);
+	rc = http_reply_json(resp, 200, out);
+	json_decref(out);
+	return rc;
+}
+
 int reg_handle(void *arg, const struct http_request *req, struct http_response *resp)
 {
 	const struct reg_server *s = arg;
 	const char *p = req->path;
 	bool get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
+	bool del = strcmp(req->method, "DELETE") == 0;
 	json_t *models = NULL, *out = NULL, *m;
 	char err[512], sha[65];
 	int rc;
@@ -99,9 +189,17 @@ int reg_handle(void *arg, const struct http_request *req, struct http_response *
 		rc = http_reply_error(resp, 404, "not_found", "no such route");
 		goto done;
 	}
+	if (del && strlen(p) > 11 && strchr(p + 11, '/') == NULL) {
+		json_t *who = reg_who(req);
+		rc = reg_delete_route(s, p + 11, http_request_header(req, "Authorization"), who,
+				      resp);
+		json_decref(who);
+		goto done;
+	}
 	if (!get && !post) {
 		rc = http_reply_error(resp, 405, "method_not_allowed",
-				      "the registry API is read-only");
+				      "only GET, POST .../verify and (admin) DELETE "
+				      "/v1/models/<sha256>");
 		goto done;
 	}
 	if (load(s, &models, err, sizeof(err)) != 0) {

@@ -120,17 +120,27 @@ static json_t *infer_probe(const struct secai_config *cfg)
 	return o;
 }
 
-/* The model infer serves: appliance.yaml's infer.model (infer checks its pin itself), else
- * the demo model, vetted by the quarantine and listed by the registry (demo.c). */
+/* The model infer serves, always the registry's copy (infer checks the signed manifest itself
+ * and refuses anything else): appliance.yaml's infer.model, imported through the quarantine
+ * unless the registry lists it already, served at the configured pin; else the demo model at
+ * the hash the registry lists (demo.c). infer finds the registry through the same config. */
 static int infer_prepare(const struct secai_config *cfg, struct daemon_args *a, char *err,
 			 size_t errlen)
 {
 	char path[4200], sha[65];
 
-	if (cfg->infer.model[0])
-		return 0;
-	if (demo_model_ensure(cfg, path, sizeof(path), sha, err, errlen) != 0)
+	if (cfg->infer.model[0]) {
+		if (configured_model_ensure(cfg, path, sizeof(path), sha, err, errlen) != 0)
+			return -1;
+		if (cfg->infer.model_sha256[0] == '\0') {
+			snprintf(err, errlen, "infer.model is set but infer.model_sha256 is not: pin "
+					      "it in appliance.yaml (the file's SHA-256 is %s)", sha);
+			return -1;
+		}
+		snprintf(sha, sizeof(sha), "%s", cfg->infer.model_sha256);
+	} else if (demo_model_ensure(cfg, path, sizeof(path), sha, err, errlen) != 0) {
 		return -1;
+	}
 	return daemon_args_add(a, "--model") || daemon_args_add(a, path) ||
 			   daemon_args_add(a, "--sha256") || daemon_args_add(a, sha)
 		   ? -1

@@ -1,11 +1,20 @@
 /*
- * demo.c — the demo model `securectl up` serves when no model is configured, through the real
- * pipeline: written by the project (tools/gen_model's "demo" preset, a small llama model with
- * a greeting planted in its weights), dropped into quarantine/incoming/ (written under a hidden
- * name, then renamed in, as every writer must), vetted by secai-quarantine's seven stages,
- * promoted into the registry, and served at the path and SHA-256 the registry lists.
- * A demo model already in the registry is reused; a rejected one stops `up` with the reason.
- * Owns: the demo model's journey. Never: serves a file the registry does not list.
+ * demo.c — the model `securectl up` serves, always one the registry lists: secai-infer checks
+ * the signed manifest itself and refuses anything else, so every model goes through the
+ * quarantine first.
+ *
+ * The demo model (no infer.model configured): written by the project (tools/gen_model's
+ * "demo" preset, a small llama model with a greeting planted in its weights), dropped into
+ * quarantine/incoming/ (written under a hidden name, then renamed in, as every writer must),
+ * vetted by secai-quarantine's seven stages, promoted into the registry, and served at the
+ * path and SHA-256 the registry lists. A demo model already in the registry is reused.
+ * A configured model (infer.model): hashed; when the registry lists those bytes, that copy is
+ * served; otherwise it is copied into incoming/ (with a local-source sidecar) and followed the
+ * same way. infer gets the registry's path and the configured pin (infer.model_sha256), so a
+ * wrong pin is refused by infer itself.
+ * A rejected model stops `up` with the reason.
+ * Owns: those journeys. Never: serves a file the registry does not list, or modifies the
+ * configured file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -72,12 +81,57 @@ static double now_s(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* Follows quarantine/reports/<sha>.json (each stage printed once) until the registry lists
+ * sha (path filled) or the quarantine rejects it. label names the model in messages. */
+static int follow_until_listed(const struct secai_config *cfg, const char *label,
+			       const char *sha_in, char *path, size_t pathlen, char sha[65],
+			       char *err, size_t errlen)
+{
+	char report[4300], want[65];
+	size_t seen_stages = 0;
+
+	snprintf(want, sizeof(want), "%s", sha_in);
+	snprintf(report, sizeof(report), "%s/quarantine/reports/%s.json", cfg->state_dir, want);
+	for (double t0 = now_s(); now_s() - t0 < DEMO_WAIT_S;) {
+		char *txt = NULL, jerr[128];
+		size_t len;
+		json_t *r = NULL;
+		if (fs_read_file(report, 8u << 20, &txt, &len) == 0)
+			r = json_parse_object(txt, len, 8u << 20, jerr, sizeof(jerr));
+		free(txt);
+		json_t *st = json_object_get(r, "stages");
+		for (; seen_stages < json_array_size(st); seen_stages++) {
+			json_t *s = json_array_get(st, seen_stages);
+			printf("        quarantine stage %-16s %s\n", json_get_string(s, "stage"),
+			       json_get_string(s, "status"));
+		}
+		fflush(stdout);
+		const char *decision = json_get_string(r, "decision");
+		if (decision != NULL && strcmp(decision, "rejected") == 0) {
+			snprintf(err, errlen, "the quarantine rejected %s (%s): see %s", label,
+				 json_get_string(r, "reason") ? json_get_string(r, "reason") : "?",
+				 report);
+			json_decref(r);
+			return -1;
+		}
+		json_decref(r);
+		if (registry_lookup(cfg, want, path, pathlen, sha) == 0) {
+			printf("secai: %s promoted; the registry lists %s\n", label, path);
+			fflush(stdout);
+			return 0;
+		}
+		usleep(200000);
+	}
+	snprintf(err, errlen, "%s was not promoted within %d s (see %s)", label, DEMO_WAIT_S,
+		 report);
+	return -1;
+}
+
 int demo_model_ensure(const struct secai_config *cfg, char *path, size_t pathlen, char sha[65],
 		      char *err, size_t errlen)
 {
-	char incoming[4200], tmp[4300], dst[4300], report[4300];
+	char incoming[4200], tmp[4300], dst[4300];
 	struct modelgen_params p;
-	size_t seen_stages = 0;
 
 	if (registry_lookup(cfg, NULL, path, pathlen, sha) == 0) {
 		printf("secai: demo model in the registry: %s\n        sha256 %s\n", path, sha);
@@ -106,39 +160,94 @@ int demo_model_ensure(const struct secai_config *cfg, char *path, size_t pathlen
 	close(fd);
 	printf("secai: demo model written into the quarantine: %s\n        sha256 %s\n", dst, sha);
 	fflush(stdout);
-	/* follow the report until the registry lists it, or the quarantine rejects it */
-	snprintf(report, sizeof(report), "%s/quarantine/reports/%s.json", cfg->state_dir, sha);
-	for (double t0 = now_s(); now_s() - t0 < DEMO_WAIT_S;) {
-		char *txt = NULL, jerr[128];
-		size_t len;
-		json_t *r = NULL;
-		if (fs_read_file(report, 8u << 20, &txt, &len) == 0)
-			r = json_parse_object(txt, len, 8u << 20, jerr, sizeof(jerr));
-		free(txt);
-		json_t *st = json_object_get(r, "stages");
-		for (; seen_stages < json_array_size(st); seen_stages++) {
-			json_t *s = json_array_get(st, seen_stages);
-			printf("        quarantine stage %-16s %s\n", json_get_string(s, "stage"),
-			       json_get_string(s, "status"));
-		}
-		fflush(stdout);
-		const char *decision = json_get_string(r, "decision");
-		if (decision != NULL && strcmp(decision, "rejected") == 0) {
-			snprintf(err, errlen, "the quarantine rejected the demo model (%s): see %s",
-				 json_get_string(r, "reason") ? json_get_string(r, "reason") : "?",
-				 report);
-			json_decref(r);
-			return -1;
-		}
-		json_decref(r);
-		if (registry_lookup(cfg, sha, path, pathlen, sha) == 0) {
-			printf("secai: demo model promoted; the registry lists %s\n", path);
-			fflush(stdout);
-			return 0;
-		}
-		usleep(200000);
+	return follow_until_listed(cfg, "the demo model", sha, path, pathlen, sha, err, errlen);
+}
+
+/* Copies src to dst (created 0600, fsync'ed), hashing what it copies into hex. */
+static int copy_hashed(const char *src, const char *dst, char hex[65])
+{
+	char buf[1 << 16];
+	uint8_t h[SHA256_LEN];
+	struct sha256 ctx = {NULL}, *hc = &ctx;
+	int in = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), out = -1, rc = -1;
+	ssize_t k = -1;
+
+	if (in < 0 || sha256_init(hc) != 0)
+		goto done;
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (out < 0)
+		goto done;
+	while ((k = read(in, buf, sizeof(buf))) > 0)
+		if (fs_write_all(out, buf, (size_t)k) != 0 || sha256_update(hc, buf, (size_t)k) != 0)
+			goto done;
+	if (k == 0 && fsync(out) == 0 && sha256_final(hc, h) == 0) {
+		hex_encode(h, SHA256_LEN, hex);
+		rc = 0;
 	}
-	snprintf(err, errlen, "the demo model was not promoted within %d s (see %s)", DEMO_WAIT_S,
-		 report);
-	return -1;
+done:
+	sha256_free(hc);
+	if (in >= 0)
+		close(in);
+	if (out >= 0 && close(out) != 0)
+		rc = -1;
+	return rc;
+}
+
+int configured_model_ensure(const struct secai_config *cfg, char *path, size_t pathlen,
+			    char sha[65], char *err, size_t errlen)
+{
+	const char *src = cfg->infer.model, *base = strrchr(src, '/');
+	char incoming[4200], tmp[4400], dst[4400], side[4400], sidetmp[4400], label[4200];
+	char *text;
+	json_t *sc;
+
+	base = base != NULL ? base + 1 : src;
+	snprintf(label, sizeof(label), "the configured model %s", base);
+	if (hash_file(src, sha) != 0) {
+		snprintf(err, errlen, "infer.model %s: %s", src, strerror(errno));
+		return -1;
+	}
+	if (registry_lookup(cfg, sha, path, pathlen, sha) == 0) {
+		printf("secai: configured model %s in the registry: %s\n        sha256 %s\n", src,
+		       path, sha);
+		fflush(stdout);
+		return 0;
+	}
+	snprintf(incoming, sizeof(incoming), "%s/quarantine/incoming", cfg->state_dir);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.up.%ld", incoming, base, (long)getpid());
+	snprintf(dst, sizeof(dst), "%s/%s", incoming, base);
+	snprintf(side, sizeof(side), "%s/%s.source.json", incoming, base);
+	snprintf(sidetmp, sizeof(sidetmp), "%s/.%s.source.up.%ld", incoming, base, (long)getpid());
+	if (fs_mkdir_p(incoming, 0700) != 0) {
+		snprintf(err, errlen, "cannot create %s: %s", incoming, strerror(errno));
+		return -1;
+	}
+	/* the sidecar first: the quarantine claims it together with the model */
+	sc = json_pack("{s:s, s:s, s:I}", "kind", "local", "path", src, "time",
+		       (json_int_t)time(NULL));
+	text = sc != NULL ? json_dumps(sc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(sc);
+	if (text == NULL || fs_atomic_write(sidetmp, text, strlen(text), 0600) != 0 ||
+	    rename(sidetmp, side) != 0) {
+		snprintf(err, errlen, "cannot write %s: %s", side, strerror(errno));
+		free(text);
+		unlink(sidetmp);
+		return -1;
+	}
+	free(text);
+	char copied[65] = "";
+	int copy_rc = copy_hashed(src, tmp, copied);
+	if (copy_rc != 0 || strcmp(copied, sha) != 0 || rename(tmp, dst) != 0 ||
+	    fs_fsync_dir(incoming) != 0) {
+		snprintf(err, errlen, "cannot copy %s into %s: %s", src, incoming,
+			 copy_rc == 0 && strcmp(copied, sha) != 0 ? "it changed while being copied"
+								  : strerror(errno));
+		unlink(tmp);
+		unlink(side);
+		return -1;
+	}
+	printf("secai: configured model copied into the quarantine: %s\n        sha256 %s\n", dst,
+	       sha);
+	fflush(stdout);
+	return follow_until_listed(cfg, label, sha, path, pathlen, sha, err, errlen);
 }

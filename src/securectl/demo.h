@@ -1,6 +1,7 @@
 /*
- * demo.h — the demo model `securectl up` serves when appliance.yaml names none (demo.c), and
- * the demo compartments it asks through the broker (demo_compartments.c).
+ * demo.h — the model `securectl up` serves, through the quarantine and the registry (demo.c):
+ * the demo model when appliance.yaml names none, else the configured one; and the demo
+ * compartments it asks through the broker (demo_compartments.c).
  */
 #ifndef SECAI_DEMO_H
 #define SECAI_DEMO_H
@@ -17,6 +18,15 @@
  */
 int demo_model_ensure(const struct secai_config *cfg, char *path, size_t pathlen, char sha[65],
 		      char *err, size_t errlen);
+
+/*
+ * The model appliance.yaml names (infer.model) as the registry lists it: when the registry
+ * already lists those bytes, that copy; else the file is copied into quarantine/incoming/ and
+ * followed until promoted. sha gets the file's actual SHA-256 (infer still checks it against
+ * infer.model_sha256). Needs secai-quarantine and secai-registry running. 0, or -1 with err.
+ */
+int configured_model_ensure(const struct secai_config *cfg, char *path, size_t pathlen,
+			    char sha[65], char *err, size_t errlen);
 
 /* demo_compartments.c: on a first run (no STATE/compartments.yaml), the compartments sys-ai,
  * work and sys-config, deploy/qubes' policy in STATE/policy.d and its services in their rpc/

@@ -27,6 +27,7 @@
 #include "fsutil.h"
 #include "json.h"
 #include "quarantine/qr_policy.h"
+#include "registry/reg_manifest.h"
 #include "securectl/ctl.h"
 #include "securectl/securectl.h"
 #include "sha256.h"
@@ -156,8 +157,28 @@ static void usage(FILE *fp)
 		    "  --source URL   where the model came from (checked against\n"
 		    "                 sources.allowlist.yaml); without it the import is local\n"
 		    "  --name NAME    name in the quarantine (default: PATH's base name)\n"
-		    "  --wait S       wait up to S seconds for the verdict (files only)\n"
+		    "  --wait S       wait up to S seconds for the verdict (files only); promoted\n"
+		    "                 means listed by the registry's signed manifest\n"
 		    "Exit: 0 copied (--wait: promoted), 2 rejected, 1 error, 64 usage.\n");
+}
+
+/* True once the registry's verified manifest lists sha (the report says "promoted" just before
+ * the quarantine moves the model into the store and rewrites the manifest). */
+static bool listed_by_registry(const char *state, const char *sha)
+{
+	char regdir[PATH_MAX], mpath[PATH_MAX], err[256];
+	uint8_t pk[REG_PK_LEN];
+	json_t *models = NULL;
+	bool yes;
+
+	if (reg_paths(state, regdir, sizeof(regdir), mpath, sizeof(mpath)) != 0 ||
+	    reg_pub_load(regdir, pk, err, sizeof(err)) != 0)
+		return false;
+	/* 1 (no manifest yet) still hands back an empty array */
+	yes = reg_manifest_load(mpath, pk, &models, err, sizeof(err)) == 0 &&
+	      reg_models_find(models, sha) != NULL;
+	json_decref(models);
+	return yes;
 }
 
 static int wait_verdict(const char *state, const char *sha, long secs)
@@ -176,6 +197,12 @@ static int wait_verdict(const char *state, const char *sha, long secs)
 			free(buf);
 			if (r != NULL) {
 				const char *d = json_get_string(r, "decision");
+				if (d != NULL && strcmp(d, "promoted") == 0 &&
+				    !listed_by_registry(state, sha)) {
+					json_decref(r);
+					usleep(50 * 1000);
+					continue;
+				}
 				if (d != NULL && strcmp(d, "in_progress") != 0) {
 					printf("%s: %s (%s)\n", sha, d, json_get_string(r, "reason"));
 					int rc = strcmp(d, "promoted") == 0 ? 0 : 2;

@@ -1,46 +1,61 @@
 /*
- * models.c — `securectl models [--json]`: what the registry lists (only what the quarantine
- * promoted), asked from secai-registry, which verifies its signed manifest on every request.
- * Owns: the listing. Never: reads the manifest file itself (the registry is the one that
- * verifies it), or lists a model the registry did not answer with.
+ * models.c — `securectl models [list] [--json]`: what the registry lists (only what the
+ * quarantine promoted), asked from secai-registry, which verifies its signed manifest on every
+ * request; `securectl models delete NAME|SHA256`: the admin's deletion, sent to secai-registry
+ * with the admin token of STATE/registry/admin.token.
+ * Owns: the listing, resolving a name or hash prefix to one listed model, the DELETE request.
+ * Never: reads the manifest file itself (the registry is the one that verifies it), lists a
+ * model the registry did not answer with, deletes files itself, prints the token, or guesses
+ * between two models a name matches.
  */
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
+#include "registry/reg_admin.h"
+#include "registry/reg_manifest.h"
 #include "securectl/ctl.h"
 #include "securectl/daemons.h"
 #include "securectl/securectl.h"
+#include "sha256.h"
+#include <sodium.h>
 
-int models_main(int argc, char **argv)
+static void models_usage(FILE *f)
 {
-	struct secai_config cfg;
-	int json = 0;
-	size_t i;
-	json_t *e;
+	fprintf(f, "usage: securectl models [list] [--json]\n"
+		   "       securectl models delete NAME|SHA256 [--json]\n"
+		   "\n"
+		   "list (the default) shows the models secai-registry serves: promoted by the\n"
+		   "quarantine, listed in its signed manifest (checked on every request).\n"
+		   "delete removes one model from the registry: its manifest entry (the manifest is\n"
+		   "re-signed) and then its files. NAME is a listed name (it must match one model), or\n"
+		   "give the SHA-256 (or a unique prefix of at least 8 hex digits). Deleting needs the\n"
+		   "registry's admin token, read from STATE/registry/admin.token (0600, created by\n"
+		   "secai-registry at its first start); the registry records registry.deleted (or\n"
+		   "registry.delete_refused) in the audit log.\n"
+		   "Exit 0; 1 when the registry does not answer or refuses; 64 usage.\n");
+}
 
-	for (int k = 1; k < argc; k++) {
-		if (strcmp(argv[k], "--json") == 0) {
-			json = 1;
-		} else {
-			FILE *f = securectl_wants_help(argc, argv) ? stdout : stderr;
-			fprintf(f, "usage: securectl models [--json]\n"
-				   "Lists the models secai-registry serves (promoted by the quarantine;\n"
-				   "the registry checks its signed manifest on every request).\n"
-				   "Exit 0, or 1 when the registry does not answer.\n");
-			return f == stdout ? 0 : SECURECTL_EX_USAGE;
-		}
-	}
-	if (ctl_config(&cfg) != 0)
-		return 1;
-	json_t *list = daemon_get_json(&cfg, cfg.registry.port, "/v1/models");
-	if (list == NULL) {
+static json_t *models_list(const struct secai_config *cfg)
+{
+	json_t *list = daemon_get_json(cfg, cfg->registry.port, "/v1/models");
+
+	if (list == NULL)
 		fprintf(stderr, "securectl models: secai-registry does not answer on %s:%d (is the "
 				"appliance up? 'securectl status'), or its manifest does not verify\n",
-			cfg.bind_address, cfg.registry.port);
+			cfg->bind_address, cfg->registry.port);
+	return list;
+}
+
+static int models_print(const struct secai_config *cfg, int json)
+{
+	json_t *list = models_list(cfg), *e;
+	size_t i;
+
+	if (list == NULL)
 		return 1;
-	}
 	if (json) {
 		char *s = json_dumps(json_object_get(list, "data"), JSON_INDENT(2));
 		printf("%s\n", s ? s : "[]");
@@ -65,4 +80,209 @@ int models_main(int argc, char **argv)
 		printf("(none yet: drop a model into the quarantine with 'securectl import FILE')\n");
 	json_decref(list);
 	return 0;
+}
+
+static int is_hex(const char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* The one listed model target names: a full sha256, a unique hex prefix (>= 8), or a name that
+ * matches exactly one entry. Fills sha and name; prints why not and returns -1. */
+static int models_resolve(const json_t *data, const char *target, char sha[65], char *name,
+			  size_t namelen)
+{
+	size_t i, by_name = 0, by_prefix = 0, tl = strlen(target);
+	const json_t *hit_name = NULL, *hit_prefix = NULL, *e;
+
+	json_array_foreach(data, i, e) {
+		const char *h = json_get_string(e, "sha256"), *n = json_get_string(e, "name");
+		if (h == NULL)
+			continue;
+		if (strcmp(h, target) == 0) {
+			hit_prefix = e;
+			by_prefix = 1;
+			by_name = 0;
+			break;
+		}
+		if (n != NULL && strcmp(n, target) == 0) {
+			hit_name = e;
+			by_name++;
+		}
+		if (tl >= 8 && is_hex(target) && strncmp(h, target, tl) == 0) {
+			hit_prefix = e;
+			by_prefix++;
+		}
+	}
+	if (by_name > 1 || by_prefix > 1 || (by_name == 1 && by_prefix == 1 && hit_name != hit_prefix)) {
+		fprintf(stderr, "securectl models delete: '%s' matches more than one model; give the "
+				"SHA-256:\n", target);
+		json_array_foreach(data, i, e) {
+			const char *h = json_get_string(e, "sha256"), *n = json_get_string(e, "name");
+			if (h != NULL && ((n != NULL && strcmp(n, target) == 0) ||
+					  (tl >= 8 && is_hex(target) && strncmp(h, target, tl) == 0)))
+				fprintf(stderr, "  %s  %s\n", h, n ? n : "?");
+		}
+		return -1;
+	}
+	e = by_prefix == 1 ? hit_prefix : hit_name;
+	if (e == NULL) {
+		fprintf(stderr, "securectl models delete: no listed model is named or hashed '%s' "
+				"('securectl models' lists them)\n", target);
+		return -1;
+	}
+	snprintf(sha, 65, "%s", json_get_string(e, "sha256"));
+	snprintf(name, namelen, "%s", json_get_string(e, "name") ? json_get_string(e, "name") : "?");
+	return 0;
+}
+
+struct reply {
+	char data[16384];
+	size_t len;
+};
+
+static size_t reply_write(char *p, size_t sz, size_t nm, void *arg)
+{
+	struct reply *b = arg;
+	size_t n = sz * nm;
+
+	if (n > sizeof(b->data) - 1 - b->len)
+		return 0;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return n;
+}
+
+/* DELETE /v1/models/<sha> with the token. Returns the HTTP status (0: no answer). */
+static long models_send_delete(const struct secai_config *cfg, const char *sha,
+			       const uint8_t tok[REG_TOKEN_LEN], struct reply *b)
+{
+	char url[512], auth[32 + 2 * REG_TOKEN_LEN];
+	struct curl_slist *h = NULL;
+	long status = 0;
+	CURL *c = curl_easy_init();
+
+	if (c == NULL)
+		return 0;
+	snprintf(url, sizeof(url), "http://%s%s%s:%d/v1/models/%s",
+		 strchr(cfg->bind_address, ':') ? "[" : "", cfg->bind_address,
+		 strchr(cfg->bind_address, ':') ? "]" : "", cfg->registry.port, sha);
+	memcpy(auth, "Authorization: Bearer ", 22);
+	hex_encode(tok, REG_TOKEN_LEN, auth + 22);
+	h = curl_slist_append(h, auth);
+	sodium_memzero(auth, sizeof(auth));
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, reply_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(h); /* the list holds a copy of the header: freed, not zeroed */
+	curl_easy_cleanup(c);
+	return status;
+}
+
+static int models_delete(const struct secai_config *cfg, const char *target, int json)
+{
+	char regdir[4200], mpath[4200], sha[65], name[512], err[600], jerr[128];
+	uint8_t tok[REG_TOKEN_LEN];
+	struct reply b = {.len = 0};
+	json_t *list, *rep;
+	long status;
+	int rc;
+
+	if (reg_paths(cfg->state_dir, regdir, sizeof(regdir), mpath, sizeof(mpath)) != 0) {
+		fprintf(stderr, "securectl models delete: state directory path too long\n");
+		return 1;
+	}
+	rc = reg_admin_token_load(regdir, tok, err, sizeof(err));
+	if (rc != 0) {
+		if (rc == 1)
+			reg_admin_token_path(regdir, err, sizeof(err));
+		fprintf(stderr, "securectl models delete: %s%s\n", rc == 1 ? "no admin token at " : "",
+			err);
+		if (rc == 1)
+			fprintf(stderr, "  secai-registry creates it at its first start ('securectl "
+					"up'); only its owner can read it\n");
+		return 1;
+	}
+	if ((list = models_list(cfg)) == NULL) {
+		sodium_memzero(tok, sizeof(tok));
+		return 1;
+	}
+	rc = models_resolve(json_object_get(list, "data"), target, sha, name, sizeof(name));
+	json_decref(list);
+	if (rc != 0) {
+		sodium_memzero(tok, sizeof(tok));
+		return 1;
+	}
+	status = models_send_delete(cfg, sha, tok, &b);
+	sodium_memzero(tok, sizeof(tok));
+	rep = b.len ? json_parse_object(b.data, b.len, sizeof(b.data), jerr, sizeof(jerr)) : NULL;
+	if (status == 200) {
+		if (json)
+			printf("%s\n", b.data);
+		else
+			printf("deleted %s (sha256 %s) from the registry: manifest re-signed, files "
+			       "removed\n",
+			       name, sha);
+		json_decref(rep);
+		return 0;
+	}
+	const char *msg = json_get_string(json_object_get(rep, "error"), "message");
+	if (status == 0)
+		fprintf(stderr, "securectl models delete: secai-registry does not answer on %s:%d\n",
+			cfg->bind_address, cfg->registry.port);
+	else
+		fprintf(stderr, "securectl models delete: secai-registry answered %ld: %s%s\n", status,
+			msg ? msg : "(no message)",
+			status == 401 || status == 403
+			    ? " (does STATE/registry/admin.token belong to the registry running on "
+			      "that port?)"
+			    : "");
+	json_decref(rep);
+	return 1;
+}
+
+int models_main(int argc, char **argv)
+{
+	struct secai_config cfg;
+	const char *target = NULL;
+	int json = 0, del = 0, k = 1;
+
+	if (securectl_wants_help(argc, argv)) {
+		models_usage(stdout);
+		return 0;
+	}
+	if (k < argc && strcmp(argv[k], "list") == 0) {
+		k++;
+	} else if (k < argc && strcmp(argv[k], "delete") == 0) {
+		del = 1;
+		k++;
+	}
+	for (; k < argc; k++) {
+		if (strcmp(argv[k], "--json") == 0) {
+			json = 1;
+		} else if (del && target == NULL && argv[k][0] != '-') {
+			target = argv[k];
+		} else {
+			models_usage(stderr);
+			return SECURECTL_EX_USAGE;
+		}
+	}
+	if (del && target == NULL) {
+		models_usage(stderr);
+		return SECURECTL_EX_USAGE;
+	}
+	if (ctl_config(&cfg) != 0)
+		return 1;
+	return del ? models_delete(&cfg, target, json) : models_print(&cfg, json);
 }

@@ -260,10 +260,11 @@ int up_main(int argc, char **argv)
 				"  --check   start, wait until healthy, get a first answer, append an audit\n"
 				"            event, verify the log, stop; exit 0 only if all of that worked\n"
 				"Daemons, in order: audit, policy, quarantine, registry, infer (the model\n"
-				"of infer.model, else a demo model it writes and vets through the\n"
-				"quarantine; the first answer is printed), broker (compartments; on a\n"
-				"first run sys-ai, work and sys-config with deploy/qubes' policy, and a\n"
-				"question from work to sys-ai through it). See `securectl status`.\n");
+				"of infer.model, else a demo model it writes; either goes through the\n"
+				"quarantine and is served from the registry; the first answer is\n"
+				"printed), broker (compartments; on a first run sys-ai, work and\n"
+				"sys-config with deploy/qubes' policy, and a question from work to\n"
+				"sys-ai through it). See `securectl status`.\n");
 			return f == stdout ? 0 : SECURECTL_EX_USAGE;
 		}
 	}

@@ -137,19 +137,59 @@ def sha256(path):
     return r.stdout.split()[0]
 
 
-class Infer:
-    """One secai-infer process on an ephemeral loopback port."""
+def promote(home, model, name=None, timeout=300):
+    """Vets model through the real secai-quarantine into home's registry, the only way a model
+    reaches secai-infer (it checks the signed manifest itself). No audit daemon: the
+    quarantine's events are spooled. Returns the promoted path (STATE/registry/models/SHA/NAME);
+    its registry folder is registry_of(path)."""
+    home = str(home)
+    os.makedirs(home, exist_ok=True)
+    env = dict(os.environ, SECAI_HOME=home, SECAI_LOG_LEVEL="info")
+    env.pop("SECAI_CONFIG", None)
+    log = open(os.path.join(home, f"promote-quarantine-{time.time_ns()}.log"), "w")
+    q = subprocess.Popen([binary("secai-quarantine")], env=env, stdout=subprocess.PIPE,
+                         stderr=log, text=True)
+    try:
+        line = q.stdout.readline()
+        assert "watching" in line, f"secai-quarantine did not start: {line!r}"
+        r = subprocess.run([binary("securectl"), "import", model, "--wait", str(timeout),
+                            *(["--name", name] if name else [])],
+                           env=env, capture_output=True, text=True, timeout=timeout + 60)
+        assert r.returncode == 0, f"not promoted: {r.stdout}{r.stderr}"
+    finally:
+        q.send_signal(signal.SIGTERM)
+        q.wait(timeout=60)
+        log.close()
+    path = os.path.join(home, "registry", "models", sha256(model),
+                        name or os.path.basename(model))
+    assert os.path.exists(path), path
+    return path
 
-    def __init__(self, home, model, *extra, sha=None, wait=True):
+
+def registry_of(path):
+    """STATE/registry for a path inside STATE/registry/models/, else None."""
+    head, sep, _ = str(path).rpartition(os.sep + os.path.join("registry", "models") + os.sep)
+    return os.path.join(head, "registry") if sep else None
+
+
+class Infer:
+    """One secai-infer process on an ephemeral loopback port. model is normally a promoted path
+    (see promote); its registry is passed with --registry unless registry= says otherwise
+    (registry=False: none given, infer uses its configured default)."""
+
+    def __init__(self, home, model, *extra, sha=None, wait=True, registry=None):
         self.home = str(home)
         os.makedirs(self.home, exist_ok=True)
         self.env = dict(os.environ, SECAI_HOME=self.home, SECAI_LOG_LEVEL="info")
         self.env.pop("SECAI_CONFIG", None)
         self.errpath = os.path.join(self.home, "infer.log")
         self.err = open(self.errpath, "w")
+        if registry is None:
+            registry = registry_of(model)
+        reg = ["--registry", registry] if registry else []
         self.p = subprocess.Popen(
             [binary("secai-infer"), "--model", model, "--sha256", sha or sha256(model),
-             "--port", "0", *extra],
+             "--port", "0", *reg, *extra],
             env=self.env, stdout=subprocess.PIPE, stderr=self.err, text=True)
         self.port = None
         if wait:

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import Infer, binary
+from conftest import Infer, binary, promote
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +15,7 @@ def model(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("models") / "demo.gguf")
     subprocess.run([binary("tools/gen_model"), "--preset", "demo", "--seed", "9", path],
                    check=True, capture_output=True)
-    return path
+    return promote(tmp_path_factory.mktemp("registry-home"), path)  # what secai-infer serves
 
 
 SCRIPT = "Hello\n/reset\n/system Answer briefly.\nHow are you?\nAnd then?\n/nonsense\n/quit\n"

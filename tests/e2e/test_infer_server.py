@@ -14,15 +14,17 @@ import time
 
 import pytest
 
-from conftest import Appliance, Infer, binary, sha256
+from conftest import Appliance, Infer, binary, promote, sha256
 
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
+    """The demo model as secai-infer may serve it: promoted by the quarantine into a registry
+    (tests/e2e/test_infer_registry.py covers what infer refuses)."""
     path = str(tmp_path_factory.mktemp("models") / "demo.gguf")
     subprocess.run([binary("tools/gen_model"), "--preset", "demo", "--seed", "5", path],
                    check=True, capture_output=True)
-    return path
+    return promote(tmp_path_factory.mktemp("registry-home"), path)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, SHARED, Appliance, Infer, binary
+from conftest import ROOT, SHARED, Appliance, Infer, binary, promote
 
 CASES = "conformance/qrexec/cases.json"
 
@@ -257,6 +257,7 @@ def test_secai_ask_reaches_infer_without_network(qbroker, tmp_path):
     model = str(tmp_path / "demo.gguf")
     subprocess.run([binary("tools/gen_model"), "--preset", "demo", "--seed", "3", model],
                    check=True, capture_output=True)
+    model = promote(tmp_path / "vetting", model)  # infer serves only what a registry lists
     inf = Infer(qbroker.home, model)
     try:
         sock = os.path.join(qbroker.home, "run", "infer.sock")

@@ -193,7 +193,7 @@ def test_demo_model_promoted_served_and_audited(q):
     assert st == 200 and hashlib.sha256(body).hexdigest() == m["report_sha256"]
     st, body = q.get(f"/v1/models/{sha}/verify", method="POST")
     assert st == 200 and json.loads(body)["ok"] is True
-    assert q.get(f"/v1/models/{sha}", method="DELETE")[0] == 405
+    assert q.get(f"/v1/models/{sha}", method="DELETE")[0] == 401  # admin only: test_registry_admin
     assert q.get("/v1/models/" + "0" * 64)[0] == 404
     # pinned on first use
     lock = open(os.path.join(q.qdir, "models.lock.yaml")).read()
@@ -250,6 +250,10 @@ def test_malicious_samples_rejected_at_format_gate(q, shared):
         r = q.wait_report(sha, timeout=60)
         assert r["decision"] == "rejected" and r["reason"] == "format_gate", (name, r)
         rej = os.path.join(q.qdir, "rejected", sha)
+        # the report's verdict is saved just before the item moves into rejected/
+        deadline = time.time() + 10
+        while not os.path.exists(os.path.join(rej, name)) and time.time() < deadline:
+            time.sleep(0.02)
         assert os.path.exists(os.path.join(rej, name))
         assert json.load(open(os.path.join(rej, "report.json")))["reason"] == "format_gate"
         assert stages(r) == {"source_policy": "pass", "format_gate": "fail"}

@@ -2,7 +2,8 @@
 by the project into the quarantine, vetted through the seven stages, promoted into the registry
 and served from there by a sealed secai-infer, and up prints a first answer; status shows every
 daemon and the served model; the audit log records every step; a served model changed on disk
-is refused; a configured model is served instead of the demo."""
+is refused; a configured model is served instead of the demo, after the quarantine promoted it
+(secai-infer serves only what the signed registry lists)."""
 import glob
 import json
 import os
@@ -72,6 +73,7 @@ def test_up_refuses_changed_model(app):
     r = app.ctl("up", "--check", check=False, timeout=300)
     assert r.returncode == 1
     assert "refusing" in r.stderr and "did not become healthy" in r.stderr
+    assert "(hash_mismatch)" in r.stderr and "changed after promotion" in r.stderr
 
 
 def test_up_status_shows_model(app):
@@ -124,9 +126,23 @@ def test_up_serves_configured_model(app, tmp_path):
     r = app.ctl("up", "--check", timeout=300)
     assert "secai: first answer" in r.stdout and "secai: demo model" not in r.stdout
     assert not os.path.exists(os.path.join(app.home, "quarantine", "incoming", "secai-demo.gguf"))
-    # a wrong pin: infer refuses to start, up says so and fails
+    # it went through the quarantine, and infer served the registry's copy, not the file
+    assert "secai: configured model copied into the quarantine" in r.stdout
+    served = os.path.join(app.home, "registry", "models", sha256(model), "mine.gguf")
+    assert f"the registry lists {served}" in r.stdout
+    started = [json.loads(x)["data"] for x in app.lines()
+               if json.loads(x)["event"] == "infer.started"]
+    assert started[-1]["model"] == served and started[-1]["sha256"] == sha256(model)
+    # the next start finds it in the registry
+    r = app.ctl("up", "--check", timeout=300)
+    assert f"secai: configured model {model} in the registry: {served}" in r.stdout
+    # a wrong pin: infer itself refuses the registry's copy, up says so and fails
     app.write_config(f"infer:\n  port: {free_port()}\n  model: {model}\n"
                      f"  model_sha256: {'ab' * 32}\n" + reg)
     r = app.ctl("up", "--check", check=False, timeout=300)
     assert r.returncode == 1
-    assert "refusing" in r.stderr and "did not become healthy" in r.stderr
+    assert "refusing" in r.stderr and "pin_mismatch" in r.stderr
+    assert "did not become healthy" in r.stderr
+    refused = [json.loads(x)["data"] for x in app.lines()
+               if json.loads(x)["event"] == "infer.refused"]
+    assert refused and refused[-1]["reason"] == "pin_mismatch"

@@ -72,6 +72,11 @@ static int read_hex_file(const char *path, uint8_t *out, size_t n, char *err, si
 	return 0;
 }
 
+int reg_pub_load_file(const char *path, uint8_t pk[REG_PK_LEN], char *err, size_t errlen)
+{
+	return read_hex_file(path, pk, REG_PK_LEN, err, errlen);
+}
+
 int reg_pub_load(const char *regdir, uint8_t pk[REG_PK_LEN], char *err, size_t errlen)
 {
 	char path[4200];
@@ -267,4 +272,18 @@ json_t *reg_models_find(const json_t *models, const char *sha256)
 			return m;
 	}
 	return NULL;
+}
+
+int reg_models_remove(json_t *models, const char *sha256)
+{
+	int removed = 0;
+
+	if (!json_is_array(models))
+		return -1;
+	for (size_t i = json_array_size(models); i-- > 0;) {
+		const char *h = json_get_string(json_array_get(models, i), "sha256");
+		if (h != NULL && strcmp(h, sha256) == 0 && json_array_remove(models, i) == 0)
+			removed++;
+	}
+	return removed;
 }

@@ -29,6 +29,8 @@ int reg_key_load_or_create(const char *regdir, uint8_t sk[REG_SK_LEN], uint8_t p
 			   char *err, size_t errlen);
 /* Loads only the public key. Returns 0, 1 when there is none yet, -1 on error. */
 int reg_pub_load(const char *regdir, uint8_t pk[REG_PK_LEN], char *err, size_t errlen);
+/* The same from a given file (a copy of registry.pub kept elsewhere). 0, 1 missing, -1. */
+int reg_pub_load_file(const char *path, uint8_t pk[REG_PK_LEN], char *err, size_t errlen);
 
 /*
  * Loads and verifies manifest_path. *models gets a new reference to the models array.
@@ -46,6 +48,9 @@ int reg_manifest_write(const char *manifest_path, const uint8_t sk[REG_SK_LEN],
 		       size_t errlen);
 /* The entry with this sha256 in models, or NULL (borrowed). */
 json_t *reg_models_find(const json_t *models, const char *sha256);
+/* Removes every entry with this sha256 from models (in place, order of the others kept).
+ * Returns how many were removed (0 when not listed), -1 when models is not an array. */
+int reg_models_remove(json_t *models, const char *sha256);
 
 /* True when s is 64 lowercase hex digits. */
 int reg_is_sha256(const char *s);
