@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "quarantine/qr_policy.h"
+#include "quarantine/qr_hash.h"
 
 #define QR_PATH_MAX 4200
 
@@ -67,11 +68,8 @@ struct qr_outcome {
  * quarantine folders themselves); the item is then left in processing/ for the next start. */
 int qr_process(const struct qr_env *env, const char *name, struct qr_outcome *out);
 
-/* SHA-256 of a file (O_NOFOLLOW) or of a folder: SHA-256 over the sorted lines
- * "<hex sha256 of file>  <relative path>\n" (symlinks as "symlink:<target>"). Also the total
- * size and file count. */
-int qr_hash_item(const char *path, char hex[65], uint64_t *size, size_t *nfiles, char *err,
-		 size_t errlen);
+/* qr_hash_item(): the item's SHA-256, in src/lib/quarantine/qr_hash.h (shared with the
+ * registry). */
 
 /* behav_http.c: the prompts of doc against an OpenAI-compatible endpoint on loopback; one
  * reply line per answered prompt appended to lines (the sealed child's format). -1 only when it
