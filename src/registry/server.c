@@ -3,7 +3,8 @@
  *
  * Owns: answering from the manifest as it is on disk now (signature checked every time), the
  * report of a model (only when its hash is the one the manifest recorded), re-hashing, and
- * the admin's DELETE (token checked first, then reg_delete, then the audit event).
+ * the admin's DELETE (token checked first, then reg_delete, then the audit event), and
+ * verification: re-hashing one listed model or all of them, audited as registry.verified.
  * Never: writes anything but through reg_delete for a caller holding the admin token, follows
  * a symlink when re-hashing, or answers 200 from a manifest that does not verify.
  */
@@ -24,6 +25,7 @@
 #include "json.h"
 #include "log.h"
 #include "netpeer.h"
+#include "quarantine/qr_hash.h"
 #include "registry/reg_manifest.h"
 #include "registry/reg_store.h"
 #include "sha256.h"
@@ -81,30 +83,77 @@ static int load(const struct reg_server *s, json_t **models, char *err, size_t e
 	return reg_manifest_load(s->manifest, pk, models, err, errlen) < 0 ? -1 : 0;
 }
 
-static int rehash(const json_t *m, char *got, size_t glen, char *err, size_t errlen)
+/* Re-hashes what entry m lists, the way the quarantine named it (qr_hash_item: a file opened
+ * O_NOFOLLOW, or a folder's sorted tree). Fills got, or returns -1 with err. */
+static int rehash(const json_t *m, char got[65], char *err, size_t errlen)
 {
-	const char *path = json_get_string(m, "path"), *kind = json_get_string(m, "kind");
-	uint8_t d[32];
-	int fd, rc;
+	const char *path = json_get_string(m, "path");
+	uint64_t size;
+	size_t nfiles;
 
-	if (path == NULL || kind == NULL || strcmp(kind, "file") != 0) {
-		snprintf(err, errlen, "only single-file models are re-hashed over HTTP");
+	if (path == NULL) {
+		snprintf(err, errlen, "the manifest entry names no path");
 		return -1;
 	}
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
+	return qr_hash_item(path, got, &size, &nfiles, err, errlen);
+}
+
+/* {"sha256", "name", "ok", "actual"|"error"} for one entry; *ok set. Logs a mismatch. */
+static json_t *verify_one(const json_t *m, bool *ok)
+{
+	const char *sha = json_get_string(m, "sha256"), *name = json_get_string(m, "name");
+	char got[65] = "", err[512];
+	json_t *r;
+
+	if (sha == NULL)
+		sha = "";
+	if (name == NULL)
+		name = "?";
+	if (rehash(m, got, err, sizeof(err)) != 0) {
+		*ok = false;
+		log_warnx("model %s (%.12s) cannot be re-hashed: %s", name, sha, err);
+		r = json_pack("{s:s, s:s, s:b, s:s}", "sha256", sha, "name", name, "ok", 0, "error",
+			      err);
+	} else {
+		*ok = strcmp(got, sha) == 0;
+		if (!*ok)
+			log_warnx("model %s (%.12s) no longer matches its hash (now %.12s)", name, sha,
+				  got);
+		r = json_pack("{s:s, s:s, s:b, s:s}", "sha256", sha, "name", name, "ok", *ok,
+			      "actual", got);
 	}
-	rc = sha256_fd(fd, d);
-	close(fd);
-	if (rc != 0) {
-		snprintf(err, errlen, "read failed");
-		return -1;
+	return r;
+}
+
+/* POST /v1/models/verify: every listed model re-hashed; one registry.verified audit event. */
+static int verify_all(const struct reg_server *s, const json_t *models, const json_t *who,
+		      struct http_response *resp)
+{
+	json_t *data = json_array(), *bad = json_array(), *out, *m;
+	size_t i, failed = 0;
+	int rc;
+
+	json_array_foreach(models, i, m) {
+		bool ok;
+		json_t *r = verify_one(m, &ok);
+		if (!ok) {
+			failed++;
+			json_array_append(bad, json_object_get(r, "sha256"));
+		}
+		json_array_append_new(data, r);
 	}
-	if (glen >= 65)
-		hex_encode(d, 32, got);
-	return 0;
+	log_info("verified %zu listed models: %zu failed", json_array_size(models), failed);
+	reg_audit(s, "registry.verified",
+		  json_pack("{s:s, s:I, s:I, s:O, s:O}", "scope", "all", "checked",
+			    (json_int_t)json_array_size(models), "failed", (json_int_t)failed,
+			    "failed_sha256", bad, "who", who));
+	out = json_pack("{s:s, s:b, s:I, s:I, s:o}", "object", "list", "ok", failed == 0, "checked",
+			(json_int_t)json_array_size(models), "failed", (json_int_t)failed, "data",
+			data);
+	json_decref(bad);
+	rc = http_reply_json(resp, 200, out);
+	json_decref(out);
+	return rc;
 }
 
 int reg_delete_route(const struct reg_server *s, const char *target, const char *authorization,
@@ -207,6 +256,16 @@ int reg_handle(void *arg, const struct http_request *req, struct http_response *
 		rc = http_reply_error(resp, 503, "manifest_invalid", err);
 		goto done;
 	}
+	if (strcmp(p + 10, "/verify") == 0) {
+		if (!post) {
+			rc = http_reply_error(resp, 405, "method_not_allowed", "POST only");
+			goto done;
+		}
+		json_t *who = reg_who(req);
+		rc = verify_all(s, models, who, resp);
+		json_decref(who);
+		goto done;
+	}
 	if (p[10] == '\0' || strcmp(p + 10, "/") == 0) {
 		if (!get) {
 			rc = http_reply_error(resp, 405, "method_not_allowed", "GET only");
@@ -248,15 +307,14 @@ int reg_handle(void *arg, const struct http_request *req, struct http_response *
 		}
 		free(buf);
 	} else if (strcmp(p + 75, "/verify") == 0 && post) {
-		char got[65] = "";
-		if (rehash(m, got, sizeof(got), err, sizeof(err)) != 0) {
-			out = json_pack("{s:s, s:b, s:s}", "sha256", sha, "ok", 0, "error", err);
-		} else {
-			out = json_pack("{s:s, s:b, s:s}", "sha256", sha, "ok", strcmp(got, sha) == 0,
-					"actual", got);
-			if (strcmp(got, sha) != 0)
-				log_warnx("model %.12s no longer matches its hash", sha);
-		}
+		bool ok;
+		json_t *who = reg_who(req);
+		out = verify_one(m, &ok);
+		reg_audit(s, "registry.verified",
+			  json_pack("{s:s, s:I, s:I, s:o, s:O}", "scope", "one", "checked",
+				    (json_int_t)1, "failed", (json_int_t)!ok, "failed_sha256",
+				    ok ? json_array() : json_pack("[s]", sha), "who", who));
+		json_decref(who);
 		rc = http_reply_json(resp, 200, out);
 	} else {
 		rc = http_reply_error(resp, get || post ? 404 : 405, "not_found", "no such route");

@@ -373,3 +373,73 @@ def test_random_kills_during_deletes(reg):
     assert os.listdir(os.path.join(reg.home, "quarantine", "processing")) == []
     status, body, _ = reg.request("GET", "/health")
     assert status == 200 and body["models"] == len(listed)
+
+
+def test_verify_one_and_all(reg, tmp_path):
+    """POST /v1/models/verify re-hashes every listed model (files and folders, the way the
+    quarantine named them); /v1/models/<sha>/verify one; `securectl models verify` exits 1 and
+    names the model whose bytes changed; each run is a registry.verified audit event."""
+    models = reg.promote_many(2, seed0=70)
+    # and a folder model, through the same quarantine
+    q = reg.quarantine()
+    d = tmp_path / ".fold.part"
+    d.mkdir()
+    (d / "model.safetensors").write_bytes(st_bytes(99))
+    (d / "config.json").write_text('{"model_type": "test"}')
+    os.rename(d, os.path.join(reg.inc, "fold"))
+    deadline = time.time() + 120
+    while time.time() < deadline and len(reg.listed()) < 3:
+        time.sleep(0.05)
+    reg.app.stop(q)
+    assert len(reg.listed()) == 3
+    fold = [s for s in reg.listed() if s not in models][0]
+    reg.start_registry()
+    status, body, _ = reg.request("POST", "/v1/models/verify")
+    assert status == 200 and body["ok"] is True and body["checked"] == 3 and body["failed"] == 0
+    assert sorted(m["sha256"] for m in body["data"]) == sorted(reg.listed())
+    assert all(m["ok"] and m["actual"] == m["sha256"] for m in body["data"])
+    assert reg.request("GET", "/v1/models/verify")[0] == 405
+    r = ctl(reg, "verify")
+    assert r.returncode == 0 and "3 models re-hashed: all match" in r.stdout, r.stdout + r.stderr
+    # change one byte of a promoted file (its owner can, after chmod): found, by name
+    victim = sorted(models)[0]
+    path = os.path.join(reg.regdir, "models", victim, models[victim])
+    os.chmod(os.path.dirname(path), 0o755)
+    os.chmod(path, 0o644)
+    with open(path, "r+b") as f:
+        f.seek(-1, os.SEEK_END)
+        b = f.read(1)
+        f.seek(-1, os.SEEK_END)
+        f.write(bytes([b[0] ^ 1]))
+    # and add a file to the folder model: the folder's hash changes too
+    fpath = os.path.join(reg.regdir, "models", fold, "fold")
+    os.chmod(os.path.dirname(fpath), 0o755)
+    os.chmod(fpath, 0o755)
+    with open(os.path.join(fpath, "extra.py"), "w") as f:
+        f.write("import os\n")
+    status, body, _ = reg.request("POST", "/v1/models/verify")
+    assert status == 200 and body["ok"] is False and body["failed"] == 2, body
+    bad = {m["sha256"]: m for m in body["data"] if not m["ok"]}
+    assert sorted(bad) == sorted([victim, fold])
+    assert bad[victim]["actual"] == sha_file(path)
+    status, body, _ = reg.request("POST", f"/v1/models/{victim}/verify")
+    assert status == 200 and body["ok"] is False and body["name"] == models[victim]
+    r = ctl(reg, "verify")
+    assert r.returncode == 1 and "CHANGED" in r.stdout and models[victim] in r.stdout
+    assert "2 of 3 models no longer match" in r.stdout, r.stdout
+    good = sorted(models)[1]
+    r = ctl(reg, "verify", models[good])
+    assert r.returncode == 0 and r.stdout.startswith("ok "), r.stdout + r.stderr
+    r = ctl(reg, "verify", victim[:12], "--json")
+    assert r.returncode == 1 and json.loads(r.stdout)["ok"] is False
+    # a symlink in place of the file is not followed
+    os.unlink(path)
+    os.symlink("/etc/hostname", path)
+    status, body, _ = reg.request("POST", f"/v1/models/{victim}/verify")
+    assert status == 200 and body["ok"] is False
+    ev = reg.events("registry.verified")
+    assert [(e["data"]["scope"], e["data"]["failed"]) for e in ev] == [
+        ("all", 0), ("all", 0), ("all", 2), ("one", 1), ("all", 2), ("one", 0), ("one", 1),
+        ("one", 1)]
+    assert sorted(ev[2]["data"]["failed_sha256"]) == sorted([victim, fold])
+    assert ev[0]["data"]["who"]["uid"] == os.geteuid()
