@@ -72,42 +72,42 @@ A2 void a2_tile_float(enum a2_fkind kind, int64_t k, const void *w, size_t wrb, 
 	int64_t i;
 	int r, c;
 
-	for (r = 0; r < nr; r++)
-		for (c = 0; c < nc; c++)
+	KERN_UNROLL for (r = 0; r < nr; r++)
+		KERN_UNROLL for (c = 0; c < nc; c++)
 			acc[r][c] = _mm256_setzero_ps();
 	for (i = 0; i + 8 <= k; i += 8) {
-		for (c = 0; c < nc; c++)
+		KERN_UNROLL for (c = 0; c < nc; c++)
 			xv[c] = a2_fload(kind, ROW(x, c, xrb), i);
-		for (r = 0; r < nr; r++) {
+		KERN_UNROLL for (r = 0; r < nr; r++) {
 			const __m256 wv = a2_fload(kind, ROW(w, r, wrb), i);
 
 			if ((i & 15) == 0)
 				kern_prefetch(ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)i * es, 64);
 
-			for (c = 0; c < nc; c++)
+			KERN_UNROLL for (c = 0; c < nc; c++)
 				acc[r][c] = _mm256_fmadd_ps(wv, xv[c], acc[r][c]);
 		}
 	}
 	if (i < k) { /* tail: zero-padded copies */
 		_Alignas(32) unsigned char tb[32];
 
-		for (c = 0; c < nc; c++) {
+		KERN_UNROLL for (c = 0; c < nc; c++) {
 			memset(tb, 0, sizeof(tb));
 			memcpy(tb, ROW(x, c, xrb) + (size_t)i * es, (size_t)(k - i) * es);
 			xv[c] = a2_fload(kind, tb, 0);
 		}
-		for (r = 0; r < nr; r++) {
+		KERN_UNROLL for (r = 0; r < nr; r++) {
 			__m256 wv;
 
 			memset(tb, 0, sizeof(tb));
 			memcpy(tb, ROW(w, r, wrb) + (size_t)i * es, (size_t)(k - i) * es);
 			wv = a2_fload(kind, tb, 0);
-			for (c = 0; c < nc; c++)
+			KERN_UNROLL for (c = 0; c < nc; c++)
 				acc[r][c] = _mm256_fmadd_ps(wv, xv[c], acc[r][c]);
 		}
 	}
-	for (r = 0; r < nr; r++)
-		for (c = 0; c < nc; c++)
+	KERN_UNROLL for (r = 0; r < nr; r++)
+		KERN_UNROLL for (c = 0; c < nc; c++)
 			out[c * ld + r] = a2_hsum8(acc[r][c]);
 }
 
@@ -141,24 +141,24 @@ A2 void a2_q8_0_impl(int64_t k, const void *w, size_t wrb, const void *x, size_t
 	int64_t b;
 	int r, c;
 
-	for (r = 0; r < nr; r++)
-		for (c = 0; c < nc; c++)
+	KERN_UNROLL for (r = 0; r < nr; r++)
+		KERN_UNROLL for (c = 0; c < nc; c++)
 			acc[r][c] = _mm256_setzero_ps();
 	for (b = 0; b < nb; b++) {
-		for (c = 0; c < nc; c++) {
+		KERN_UNROLL for (c = 0; c < nc; c++) {
 			const struct blk_q8_0 *xb = (const struct blk_q8_0 *)ROW(x, c, xrb) + b;
 
 			xq[c] = a2_loadu256(xb->qs);
 			dx[c] = _mm256_set1_ps(a2_h2f(xb->d));
 		}
-		for (r = 0; r < nr; r++) {
+		KERN_UNROLL for (r = 0; r < nr; r++) {
 			const struct blk_q8_0 *wb = (const struct blk_q8_0 *)ROW(w, r, wrb) + b;
 
 			kern_prefetch(ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)b * sizeof(*wb), 34);
 			const __m256i wq = a2_loadu256(wb->qs), aw = _mm256_sign_epi8(wq, wq);
 			const __m256 dw = _mm256_set1_ps(a2_h2f(wb->d));
 
-			for (c = 0; c < nc; c++) {
+			KERN_UNROLL for (c = 0; c < nc; c++) {
 				const __m256i p =
 				    _mm256_maddubs_epi16(aw, _mm256_sign_epi8(xq[c], wq));
 
@@ -167,8 +167,8 @@ A2 void a2_q8_0_impl(int64_t k, const void *w, size_t wrb, const void *x, size_t
 			}
 		}
 	}
-	for (r = 0; r < nr; r++)
-		for (c = 0; c < nc; c++)
+	KERN_UNROLL for (r = 0; r < nr; r++)
+		KERN_UNROLL for (c = 0; c < nc; c++)
 			out[c * ld + r] = a2_hsum8(acc[r][c]);
 }
 
@@ -212,11 +212,11 @@ A2 void a2_q4q5_0_impl(int is5, int64_t k, const void *w, size_t wrb, const void
 	int64_t b;
 	int r, c;
 
-	for (r = 0; r < nr; r++)
-		for (c = 0; c < nc; c++)
+	KERN_UNROLL for (r = 0; r < nr; r++)
+		KERN_UNROLL for (c = 0; c < nc; c++)
 			acc[r][c] = _mm256_setzero_ps();
 	for (b = 0; b < nb; b++) {
-		for (c = 0; c < nc; c++) {
+		KERN_UNROLL for (c = 0; c < nc; c++) {
 			const struct blk_q8_0 *xb = (const struct blk_q8_0 *)ROW(x, c, xrb) + b;
 
 			xq[c] = a2_loadu256(xb->qs);
@@ -224,7 +224,7 @@ A2 void a2_q4q5_0_impl(int is5, int64_t k, const void *w, size_t wrb, const void
 						  _mm256_set1_epi16(1));
 			dx[c] = _mm256_set1_ps(a2_h2f(xb->d));
 		}
-		for (r = 0; r < nr; r++) {
+		KERN_UNROLL for (r = 0; r < nr; r++) {
 			const char *wb = ROW(w, r, wrb) + (size_t)b * bsz;
 			__m256i q;
 			kern_half d;
@@ -244,7 +244,7 @@ A2 void a2_q4q5_0_impl(int is5, int64_t k, const void *w, size_t wrb, const void
 			}
 			const __m256 dw = _mm256_set1_ps(a2_h2f(d));
 
-			for (c = 0; c < nc; c++) {
+			KERN_UNROLL for (c = 0; c < nc; c++) {
 				__m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(q, xq[c]),
 							      _mm256_set1_epi16(1));
 
@@ -254,8 +254,8 @@ A2 void a2_q4q5_0_impl(int is5, int64_t k, const void *w, size_t wrb, const void
 			}
 		}
 	}
-	for (r = 0; r < nr; r++)
-		for (c = 0; c < nc; c++)
+	KERN_UNROLL for (r = 0; r < nr; r++)
+		KERN_UNROLL for (c = 0; c < nc; c++)
 			out[c * ld + r] = a2_hsum8(acc[r][c]);
 }
 
@@ -282,20 +282,20 @@ A2 void a2_q4_1_impl(int64_t k, const void *w, size_t wrb, const void *x, size_t
 	int64_t b;
 	int r, c;
 
-	for (r = 0; r < nr; r++)
-		for (c = 0; c < nc; c++) {
+	KERN_UNROLL for (r = 0; r < nr; r++)
+		KERN_UNROLL for (c = 0; c < nc; c++) {
 			acc[r][c] = _mm256_setzero_ps();
 			accm[r][c] = _mm_setzero_ps();
 		}
 	for (b = 0; b < nb; b++) {
-		for (c = 0; c < nc; c++) {
+		KERN_UNROLL for (c = 0; c < nc; c++) {
 			const struct blk_q8_1 *xb = (const struct blk_q8_1 *)ROW(x, c, xrb) + b;
 
 			xq[c] = a2_loadu256(xb->qs);
 			dx[c] = _mm256_set1_ps(a2_h2f(xb->d));
 			sx[c] = _mm_set_ss(a2_h2f(xb->s));
 		}
-		for (r = 0; r < nr; r++) {
+		KERN_UNROLL for (r = 0; r < nr; r++) {
 			const struct blk_q4_1 *wb = (const struct blk_q4_1 *)ROW(w, r, wrb) + b;
 
 			kern_prefetch(ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)b * sizeof(*wb), 20);
@@ -303,7 +303,7 @@ A2 void a2_q4_1_impl(int64_t k, const void *w, size_t wrb, const void *x, size_t
 			const __m256 dw = _mm256_set1_ps(a2_h2f(wb->d));
 			const __m128 mw = _mm_set_ss(a2_h2f(wb->m));
 
-			for (c = 0; c < nc; c++) {
+			KERN_UNROLL for (c = 0; c < nc; c++) {
 				const __m256i p = _mm256_maddubs_epi16(q, xq[c]);
 
 				acc[r][c] = _mm256_fmadd_ps(_mm256_mul_ps(dw, dx[c]),
@@ -312,8 +312,8 @@ A2 void a2_q4_1_impl(int64_t k, const void *w, size_t wrb, const void *x, size_t
 			}
 		}
 	}
-	for (r = 0; r < nr; r++)
-		for (c = 0; c < nc; c++)
+	KERN_UNROLL for (r = 0; r < nr; r++)
+		KERN_UNROLL for (c = 0; c < nc; c++)
 			out[c * ld + r] =
 			    _mm_cvtss_f32(_mm_add_ss(_mm_set_ss(a2_hsum8(acc[r][c])), accm[r][c]));
 }
@@ -357,15 +357,15 @@ A2 void a2_q45_K_impl(int is5, int64_t k, const void *w, size_t wrb, const void 
 	int64_t b;
 	int r, c, j;
 
-	for (r = 0; r < nr; r++)
-		for (c = 0; c < nc; c++)
+	KERN_UNROLL for (r = 0; r < nr; r++)
+		KERN_UNROLL for (c = 0; c < nc; c++)
 			acc[r][c] = _mm256_setzero_ps();
 	for (b = 0; b < nb; b++) {
 		struct a2_k4_row rw[MR];
 		const uint8_t *qs[MR], *qh[MR];
 		__m256i isum[MR][MC];
 
-		for (r = 0; r < nr; r++) {
+		KERN_UNROLL for (r = 0; r < nr; r++) {
 			const char *wb = ROW(w, r, wrb) + (size_t)b * bsz;
 
 			kern_prefetch(ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)b * bsz, bsz);
@@ -382,13 +382,13 @@ A2 void a2_q45_K_impl(int is5, int64_t k, const void *w, size_t wrb, const void 
 				qs[r] = p->qs;
 				qh[r] = NULL;
 			}
-			for (c = 0; c < nc; c++)
+			KERN_UNROLL for (c = 0; c < nc; c++)
 				isum[r][c] = _mm256_setzero_si256();
 		}
 		for (j = 0; j < QK_K / 64; j++) {
 			__m256i lo[MR], hi[MR];
 
-			for (r = 0; r < nr; r++) {
+			KERN_UNROLL for (r = 0; r < nr; r++) {
 				const __m256i v = a2_loadu256(qs[r] + 32 * j);
 
 				lo[r] = _mm256_and_si256(v, m4);
@@ -404,13 +404,13 @@ A2 void a2_q45_K_impl(int is5, int64_t k, const void *w, size_t wrb, const void 
 					hi[r] = _mm256_or_si256(hi[r], _mm256_slli_epi16(hh, 4));
 				}
 			}
-			for (c = 0; c < nc; c++) {
+			KERN_UNROLL for (c = 0; c < nc; c++) {
 				const struct blk_q8_K *xb =
 				    (const struct blk_q8_K *)ROW(x, c, xrb) + b;
 				const __m256i xl = a2_loadu256(xb->qs + 64 * j);
 				const __m256i xh = a2_loadu256(xb->qs + 64 * j + 32);
 
-				for (r = 0; r < nr; r++) {
+				KERN_UNROLL for (r = 0; r < nr; r++) {
 					__m256i p = _mm256_madd_epi16(
 					    _mm256_maddubs_epi16(lo[r], xl), rw[r].sc[2 * j]);
 					__m256i q = _mm256_madd_epi16(
@@ -421,11 +421,11 @@ A2 void a2_q45_K_impl(int is5, int64_t k, const void *w, size_t wrb, const void 
 				}
 			}
 		}
-		for (c = 0; c < nc; c++) {
+		KERN_UNROLL for (c = 0; c < nc; c++) {
 			const struct blk_q8_K *xb = (const struct blk_q8_K *)ROW(x, c, xrb) + b;
 			const __m256i bs = a2_loadu256(xb->bsums);
 
-			for (r = 0; r < nr; r++) {
+			KERN_UNROLL for (r = 0; r < nr; r++) {
 				const __m256i mn = _mm256_madd_epi16(bs, rw[r].mins);
 				const __m256 d = _mm256_set1_ps(rw[r].d * xb->d);
 				const __m256 dm = _mm256_set1_ps(rw[r].dmin * xb->d);
@@ -436,8 +436,8 @@ A2 void a2_q45_K_impl(int is5, int64_t k, const void *w, size_t wrb, const void 
 			}
 		}
 	}
-	for (r = 0; r < nr; r++)
-		for (c = 0; c < nc; c++)
+	KERN_UNROLL for (r = 0; r < nr; r++)
+		KERN_UNROLL for (c = 0; c < nc; c++)
 			out[c * ld + r] = a2_hsum8(acc[r][c]);
 }
 
@@ -464,14 +464,14 @@ A2 void a2_q6_K_impl(int64_t k, const void *w, size_t wrb, const void *x, size_t
 	int64_t b;
 	int r, c, t, h;
 
-	for (r = 0; r < nr; r++)
-		for (c = 0; c < nc; c++)
+	KERN_UNROLL for (r = 0; r < nr; r++)
+		KERN_UNROLL for (c = 0; c < nc; c++)
 			acc[r][c] = _mm256_setzero_ps();
 	for (b = 0; b < nb; b++) {
 		const struct blk_q6_K *wb[MR];
 		__m256i sc16[MR][8], scall[MR], isum[MR][MC];
 
-		for (r = 0; r < nr; r++) {
+		KERN_UNROLL for (r = 0; r < nr; r++) {
 			wb[r] = (const struct blk_q6_K *)ROW(w, r, wrb) + b;
 			kern_prefetch(ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)b * 210, 210);
 			const __m128i s8 = _mm_loadu_si128((const __m128i *)wb[r]->scales);
@@ -481,13 +481,13 @@ A2 void a2_q6_K_impl(int64_t k, const void *w, size_t wrb, const void *x, size_t
 				sc16[r][t] =
 				    _mm256_set_m128i(_mm_set1_epi16(wb[r]->scales[2 * t + 1]),
 						     _mm_set1_epi16(wb[r]->scales[2 * t]));
-			for (c = 0; c < nc; c++)
+			KERN_UNROLL for (c = 0; c < nc; c++)
 				isum[r][c] = _mm256_setzero_si256();
 		}
 		for (h = 0; h < 2; h++) {
 			__m256i q[MR][4];
 
-			for (r = 0; r < nr; r++) {
+			KERN_UNROLL for (r = 0; r < nr; r++) {
 				const __m256i A = a2_loadu256(wb[r]->ql + 64 * h);
 				const __m256i B = a2_loadu256(wb[r]->ql + 64 * h + 32);
 				const __m256i H = a2_loadu256(wb[r]->qh + 32 * h);
@@ -505,14 +505,14 @@ A2 void a2_q6_K_impl(int64_t k, const void *w, size_t wrb, const void *x, size_t
 				    _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(B, 4), m4),
 						    _mm256_and_si256(_mm256_srli_epi16(H, 2), m3));
 			}
-			for (c = 0; c < nc; c++) {
+			KERN_UNROLL for (c = 0; c < nc; c++) {
 				const struct blk_q8_K *xb =
 				    (const struct blk_q8_K *)ROW(x, c, xrb) + b;
 
 				for (t = 0; t < 4; t++) {
 					const __m256i xv = a2_loadu256(xb->qs + 128 * h + 32 * t);
 
-					for (r = 0; r < nr; r++) {
+					KERN_UNROLL for (r = 0; r < nr; r++) {
 						const __m256i p = _mm256_madd_epi16(
 						    _mm256_maddubs_epi16(q[r][t], xv),
 						    sc16[r][4 * h + t]);
@@ -522,11 +522,11 @@ A2 void a2_q6_K_impl(int64_t k, const void *w, size_t wrb, const void *x, size_t
 				}
 			}
 		}
-		for (c = 0; c < nc; c++) {
+		KERN_UNROLL for (c = 0; c < nc; c++) {
 			const struct blk_q8_K *xb = (const struct blk_q8_K *)ROW(x, c, xrb) + b;
 			const __m256i bs = a2_loadu256(xb->bsums);
 
-			for (r = 0; r < nr; r++) {
+			KERN_UNROLL for (r = 0; r < nr; r++) {
 				const __m256i corr = _mm256_madd_epi16(bs, scall[r]);
 				const __m256i s =
 				    _mm256_sub_epi32(isum[r][c], _mm256_slli_epi32(corr, 5));
@@ -536,8 +536,8 @@ A2 void a2_q6_K_impl(int64_t k, const void *w, size_t wrb, const void *x, size_t
 			}
 		}
 	}
-	for (r = 0; r < nr; r++)
-		for (c = 0; c < nc; c++)
+	KERN_UNROLL for (r = 0; r < nr; r++)
+		KERN_UNROLL for (c = 0; c < nc; c++)
 			out[c * ld + r] = a2_hsum8(acc[r][c]);
 }
 

@@ -32,6 +32,7 @@
 
 enum a5_fkind { a5_FK_F32, a5_FK_F16, a5_FK_BF16 };
 
+
 F5 __m512 a5_fload(enum a5_fkind kind, const void *p, int64_t i, __mmask16 m)
 {
 	switch (kind) {
@@ -54,27 +55,27 @@ F5 void a5_tile_float(enum a5_fkind kind, int64_t k, const void *w, size_t wrb, 
 	int64_t i;
 	int r, c;
 
-	for (r = 0; r < nr; r++)
-		for (c = 0; c < nc; c++)
+	KERN_UNROLL for (r = 0; r < nr; r++)
+		KERN_UNROLL for (c = 0; c < nc; c++)
 			acc[r][c] = _mm512_setzero_ps();
 	for (i = 0; i < k; i += 16) {
 		const __mmask16 m =
 		    k - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k - i)) - 1);
 
-		for (c = 0; c < nc; c++)
+		KERN_UNROLL for (c = 0; c < nc; c++)
 			xv[c] = a5_fload(kind, ROW(x, c, xrb), i, m);
-		for (r = 0; r < nr; r++) {
+		KERN_UNROLL for (r = 0; r < nr; r++) {
 			const __m512 wv = a5_fload(kind, ROW(w, r, wrb), i, m);
 
 			if ((i & 31) == 0)
 				kern_prefetch(ROW(w, r + KERN_PF_ROWS, wrb) + i * es, 64);
 
-			for (c = 0; c < nc; c++)
+			KERN_UNROLL for (c = 0; c < nc; c++)
 				acc[r][c] = _mm512_fmadd_ps(wv, xv[c], acc[r][c]);
 		}
 	}
-	for (r = 0; r < nr; r++)
-		for (c = 0; c < nc; c++)
+	KERN_UNROLL for (r = 0; r < nr; r++)
+		KERN_UNROLL for (c = 0; c < nc; c++)
 			out[c * ld + r] = _mm512_reduce_add_ps(acc[r][c]);
 }
 
@@ -248,14 +249,14 @@ V5 void a5_q8_0_row1(int64_t k, const void *w, size_t wrb, const void *x, float 
 	int64_t b;
 	int r;
 
-	for (r = 0; r < nr; r++)
+	KERN_UNROLL for (r = 0; r < nr; r++)
 		lo[r] = hi[r] = _mm256_setzero_ps();
 	for (b = 0; b < nb; b++) {
 		const __m256i xq = _mm256_loadu_si256((const __m256i *)xb[b].qs);
 		const __m256i xn = _mm256_sub_epi32(zero, _mm256_dpbusd_epi32(zero, off, xq));
 		const __m256 dx = _mm256_set1_ps(_cvtsh_ss(xb[b].d));
 
-		for (r = 0; r < nr; r++) {
+		KERN_UNROLL for (r = 0; r < nr; r++) {
 			const struct blk_q8_0 *wb = (const struct blk_q8_0 *)ROW(w, r, wrb) + b;
 			const __m256i q = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)wb->qs),
 							   off);
@@ -271,9 +272,9 @@ V5 void a5_q8_0_row1(int64_t k, const void *w, size_t wrb, const void *x, float 
 		}
 	}
 	if (nb & 1) /* the 512-bit tile's absent last block: + 0 * 0, as there */
-		for (r = 0; r < nr; r++)
+		KERN_UNROLL for (r = 0; r < nr; r++)
 			hi[r] = _mm256_fmadd_ps(_mm256_setzero_ps(), _mm256_setzero_ps(), hi[r]);
-	for (r = 0; r < nr; r++)
+	KERN_UNROLL for (r = 0; r < nr; r++)
 		out[r] = a5_tree8(_mm256_add_ps(hi[r], lo[r]));
 	(void)ld;
 }
@@ -290,8 +291,8 @@ V5 void a5_tile_q32(enum a5_wkind kind, int64_t k, const void *w, size_t wrb, co
 	int64_t p;
 	int r, c;
 
-	for (r = 0; r < nr; r++)
-		for (c = 0; c < nc; c++) {
+	KERN_UNROLL for (r = 0; r < nr; r++)
+		KERN_UNROLL for (c = 0; c < nc; c++) {
 			acc[r][c] = _mm512_setzero_ps();
 			accm[r][c] = _mm512_setzero_ps();
 		}
@@ -300,17 +301,17 @@ V5 void a5_tile_q32(enum a5_wkind kind, int64_t k, const void *w, size_t wrb, co
 		struct a5_xpair xp[MC];
 		__m512 xs[MC];
 
-		for (c = 0; c < nc; c++) {
+		KERN_UNROLL for (c = 0; c < nc; c++) {
 			a5_xpair_load(&xp[c], kind, ROW(x, c, xrb), p, two);
 			if (kind == a5_WK_Q4_1)
 				xs[c] = a5_xsum2(ROW(x, c, xrb), p, two);
 		}
-		for (r = 0; r < nr; r++) {
+		KERN_UNROLL for (r = 0; r < nr; r++) {
 			struct a5_wpair wp;
 
 			kern_prefetch(ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)p * 2 * bsz, 2 * bsz);
 			a5_wpair_load(&wp, kind, ROW(w, r, wrb), p, two);
-			for (c = 0; c < nc; c++) {
+			KERN_UNROLL for (c = 0; c < nc; c++) {
 				const __m512i s = _mm512_dpbusd_epi32(xp[c].nsum, wp.q, xp[c].q);
 
 				acc[r][c] = _mm512_fmadd_ps(_mm512_mul_ps(wp.d, xp[c].d),
@@ -320,8 +321,8 @@ V5 void a5_tile_q32(enum a5_wkind kind, int64_t k, const void *w, size_t wrb, co
 			}
 		}
 	}
-	for (r = 0; r < nr; r++)
-		for (c = 0; c < nc; c++) {
+	KERN_UNROLL for (r = 0; r < nr; r++)
+		KERN_UNROLL for (c = 0; c < nc; c++) {
 			float v = a5_tree16(acc[r][c]);
 
 			if (kind == a5_WK_Q4_1)
@@ -507,38 +508,38 @@ V5 void a5_tile_k(enum a5_kkind kind, int64_t k, const void *w, size_t wrb, cons
 	int64_t b;
 	int r, c, j;
 
-	for (r = 0; r < nr; r++)
-		for (c = 0; c < nc; c++)
+	KERN_UNROLL for (r = 0; r < nr; r++)
+		KERN_UNROLL for (c = 0; c < nc; c++)
 			acc[r][c] = _mm512_setzero_ps();
 	for (b = 0; b < nb; b++) {
 		struct a5_krow kr[MR];
 		__m512i isum[MR][MC];
 
-		for (r = 0; r < nr; r++) {
+		KERN_UNROLL for (r = 0; r < nr; r++) {
 			const size_t bsz = kind == a5_KK_Q4 ? 144 : kind == a5_KK_Q5 ? 176 : 210;
 
 			kern_prefetch(ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)b * bsz, bsz);
 			a5_krow_load(&kr[r], kind, ROW(w, r, wrb), b);
-			for (c = 0; c < nc; c++)
+			KERN_UNROLL for (c = 0; c < nc; c++)
 				isum[r][c] = _mm512_setzero_si512();
 		}
-		for (c = 0; c < nc; c++) {
+		KERN_UNROLL for (c = 0; c < nc; c++) {
 			const struct blk_q8_K *xb = (const struct blk_q8_K *)ROW(x, c, xrb) + b;
 
 			for (j = 0; j < 4; j++) {
 				const __m512i xv = _mm512_loadu_si512(xb->qs + 64 * j);
 
-				for (r = 0; r < nr; r++)
+				KERN_UNROLL for (r = 0; r < nr; r++)
 					isum[r][c] = _mm512_dpwssd_epi32(
 					    isum[r][c], _mm512_maddubs_epi16(kr[r].q[j], xv),
 					    kr[r].sc[j]);
 			}
 		}
-		for (c = 0; c < nc; c++) {
+		KERN_UNROLL for (c = 0; c < nc; c++) {
 			const struct blk_q8_K *xb = (const struct blk_q8_K *)ROW(x, c, xrb) + b;
 			const __m256i bs = _mm256_loadu_si256((const __m256i *)xb->bsums);
 
-			for (r = 0; r < nr; r++) {
+			KERN_UNROLL for (r = 0; r < nr; r++) {
 				const __m512i mb =
 				    _mm512_zextsi256_si512(_mm256_madd_epi16(bs, kr[r].m16));
 				const __m512 d = _mm512_set1_ps(kr[r].d * xb->d);
@@ -560,8 +561,8 @@ V5 void a5_tile_k(enum a5_kkind kind, int64_t k, const void *w, size_t wrb, cons
 			}
 		}
 	}
-	for (r = 0; r < nr; r++)
-		for (c = 0; c < nc; c++)
+	KERN_UNROLL for (r = 0; r < nr; r++)
+		KERN_UNROLL for (c = 0; c < nc; c++)
 			out[c * ld + r] = _mm512_reduce_add_ps(acc[r][c]);
 }
 

@@ -116,6 +116,16 @@ static inline float kern_h2f(kern_half h)
 typedef void (*kern_tile_fn)(int64_t k, const void *w, size_t w_row_bytes, const void *x,
 			     size_t x_row_bytes, float *out, int64_t ld_out, int nr, int nc);
 
+/* On the loops of a tile over its rows and columns (nr, nc are compile-time constants in each
+ * tile-shape instance): unrolled in full, the accumulators live in registers; left as loops,
+ * gcc keeps them in memory and every FMA becomes load-FMA-store (measured: F16 m=128 went from
+ * 55 to 165 GFLOP/s on one AVX-512 core). */
+#if defined(__clang__)
+#define KERN_UNROLL _Pragma("clang loop unroll(full)")
+#else
+#define KERN_UNROLL _Pragma("GCC unroll 4")
+#endif
+
 /* Largest tile: KERN_TILE_R weight rows x KERN_TILE_C activation rows. */
 #define KERN_TILE_R 4
 #define KERN_TILE_C 4
