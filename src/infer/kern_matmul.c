@@ -1,7 +1,7 @@
 /*
  * kern_matmul.c — the matrix multiply: walks [r0, r1) x [0, m) in tiles of the chosen ISA's
- * kernels, weight rows outermost so a group of KERN_TILE_R rows stays in L1 while every
- * activation row passes over it.
+ * kernels: for one activation row, the weights streamed once; for a batch, blocks of
+ * KERN_BLOCK_R weight rows (in L2) outermost, activation tiles next, weight tiles innermost.
  *
  * Owns: the traversal order only; the arithmetic of an element is its ISA's tile, the same for
  * every tile shape, so results do not depend on r0, r1 or m. Never: writes outside
@@ -10,25 +10,42 @@
 #include "infer/kern_impl.h"
 #include "infer/kernels.h"
 
+#ifndef KERN_BLOCK_R
+#define KERN_BLOCK_R 64 /* 64 rows of 2048 F16 = 256 KiB */
+#endif
+
 void kern_mul_mat_isa(enum kern_isa isa, uint32_t wtype, const void *W, size_t w_row_bytes,
 		      int64_t k, int64_t r0, int64_t r1, const void *X, size_t x_row_bytes,
 		      int64_t m, float *out, int64_t ld_out)
 {
 	const struct kern_ops *o = kern_ops_get(wtype, isa);
 	const char *w = W, *x = X;
-	int64_t r, c;
+	int64_t r, c, rb;
 
 	if (o == NULL || r1 <= r0 || m <= 0)
 		return;
-	for (r = r0; r < r1; r += KERN_TILE_R) {
-		const int nr = (int)(r1 - r < KERN_TILE_R ? r1 - r : KERN_TILE_R);
+	if (m == 1) { /* generation: stream the weights once, KERN_TILE_R rows at a time */
+		for (r = r0; r < r1; r += KERN_TILE_R)
+			o->tile(k, w + (size_t)r * w_row_bytes, w_row_bytes, x, x_row_bytes, out + r,
+				ld_out, (int)(r1 - r < KERN_TILE_R ? r1 - r : KERN_TILE_R), 1);
+		return;
+	}
+	/* A batch: a block of KERN_BLOCK_R weight rows stays in L2 while every activation tile
+	 * passes over it, so the activations (m rows, up to MBs) come from L3 once per block
+	 * instead of once per KERN_TILE_R rows. */
+	for (rb = r0; rb < r1; rb += KERN_BLOCK_R) {
+		const int64_t re = r1 - rb < KERN_BLOCK_R ? r1 : rb + KERN_BLOCK_R;
 
 		for (c = 0; c < m; c += KERN_TILE_C) {
 			const int nc = (int)(m - c < KERN_TILE_C ? m - c : KERN_TILE_C);
 
-			o->tile(k, w + (size_t)r * w_row_bytes, w_row_bytes,
-				x + (size_t)c * x_row_bytes, x_row_bytes, out + c * ld_out + r,
-				ld_out, nr, nc);
+			for (r = rb; r < re; r += KERN_TILE_R) {
+				const int nr = (int)(re - r < KERN_TILE_R ? re - r : KERN_TILE_R);
+
+				o->tile(k, w + (size_t)r * w_row_bytes, w_row_bytes,
+					x + (size_t)c * x_row_bytes, x_row_bytes,
+					out + c * ld_out + r, ld_out, nr, nc);
+			}
 		}
 	}
 }
