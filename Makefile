@@ -103,12 +103,15 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $$(call test_dir_objs,tests/$$*) $(LIB_
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB_A) $(LDLIBS) -lcmocka
 
+# check and up build on every core (JOBS=1 for a serial build); tests run one at a time.
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+
 check:
 	@./scripts/deps.sh
 	@./scripts/sdk-deps.sh
-	$(MAKE) all
-	$(MAKE) BUILD=build/asan CC=clang SAN=1 tests
-	$(MAKE) fuzz-build
+	$(MAKE) -j$(JOBS) all
+	$(MAKE) -j$(JOBS) BUILD=build/asan CC=clang SAN=1 tests
+	$(MAKE) -j$(JOBS) fuzz-build
 	./scripts/run-tests.sh build/asan
 
 fuzz-build:
@@ -142,7 +145,7 @@ deps:
 # The README's first command: the appliance on its embedded defaults, in the foreground.
 up:
 	@./scripts/deps.sh
-	$(MAKE) all
+	$(MAKE) -j$(JOBS) all
 	./build/securectl up
 
 format:
