@@ -82,7 +82,7 @@ A2 void a2_tile_float(enum a2_fkind kind, int64_t k, const void *w, size_t wrb, 
 			const __m256 wv = a2_fload(kind, ROW(w, r, wrb), i);
 
 			if ((i & 15) == 0)
-				kern_prefetch(ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)i * es, 64);
+				kern_prefetch_ahead(nr, ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)i * es, 64);
 
 			KERN_UNROLL for (c = 0; c < nc; c++)
 				acc[r][c] = _mm256_fmadd_ps(wv, xv[c], acc[r][c]);
@@ -154,7 +154,7 @@ A2 void a2_q8_0_impl(int64_t k, const void *w, size_t wrb, const void *x, size_t
 		KERN_UNROLL for (r = 0; r < nr; r++) {
 			const struct blk_q8_0 *wb = (const struct blk_q8_0 *)ROW(w, r, wrb) + b;
 
-			kern_prefetch(ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)b * sizeof(*wb), 34);
+			kern_prefetch_ahead(nr, ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)b * sizeof(*wb), 34);
 			const __m256i wq = a2_loadu256(wb->qs), aw = _mm256_sign_epi8(wq, wq);
 			const __m256 dw = _mm256_set1_ps(a2_h2f(wb->d));
 
@@ -229,7 +229,7 @@ A2 void a2_q4q5_0_impl(int is5, int64_t k, const void *w, size_t wrb, const void
 			__m256i q;
 			kern_half d;
 
-			kern_prefetch(ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)b * bsz, bsz);
+			kern_prefetch_ahead(nr, ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)b * bsz, bsz);
 
 			if (is5) {
 				const struct blk_q5_0 *p = (const struct blk_q5_0 *)wb;
@@ -298,7 +298,7 @@ A2 void a2_q4_1_impl(int64_t k, const void *w, size_t wrb, const void *x, size_t
 		KERN_UNROLL for (r = 0; r < nr; r++) {
 			const struct blk_q4_1 *wb = (const struct blk_q4_1 *)ROW(w, r, wrb) + b;
 
-			kern_prefetch(ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)b * sizeof(*wb), 20);
+			kern_prefetch_ahead(nr, ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)b * sizeof(*wb), 20);
 			const __m256i q = a2_unpack_nib(wb->qs);
 			const __m256 dw = _mm256_set1_ps(a2_h2f(wb->d));
 			const __m128 mw = _mm_set_ss(a2_h2f(wb->m));
@@ -368,7 +368,7 @@ A2 void a2_q45_K_impl(int is5, int64_t k, const void *w, size_t wrb, const void 
 		KERN_UNROLL for (r = 0; r < nr; r++) {
 			const char *wb = ROW(w, r, wrb) + (size_t)b * bsz;
 
-			kern_prefetch(ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)b * bsz, bsz);
+			kern_prefetch_ahead(nr, ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)b * bsz, bsz);
 			if (is5) {
 				const struct blk_q5_K *p = (const struct blk_q5_K *)wb;
 
@@ -473,7 +473,7 @@ A2 void a2_q6_K_impl(int64_t k, const void *w, size_t wrb, const void *x, size_t
 
 		KERN_UNROLL for (r = 0; r < nr; r++) {
 			wb[r] = (const struct blk_q6_K *)ROW(w, r, wrb) + b;
-			kern_prefetch(ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)b * 210, 210);
+			kern_prefetch_ahead(nr, ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)b * 210, 210);
 			const __m128i s8 = _mm_loadu_si128((const __m128i *)wb[r]->scales);
 
 			scall[r] = _mm256_cvtepi8_epi16(s8);

@@ -68,7 +68,7 @@ F5 void a5_tile_float(enum a5_fkind kind, int64_t k, const void *w, size_t wrb, 
 			const __m512 wv = a5_fload(kind, ROW(w, r, wrb), i, m);
 
 			if ((i & 31) == 0)
-				kern_prefetch(ROW(w, r + KERN_PF_ROWS, wrb) + i * es, 64);
+				kern_prefetch_ahead(nr, ROW(w, r + KERN_PF_ROWS, wrb) + i * es, 64);
 
 			KERN_UNROLL for (c = 0; c < nc; c++)
 				acc[r][c] = _mm512_fmadd_ps(wv, xv[c], acc[r][c]);
@@ -264,7 +264,7 @@ V5 void a5_q8_0_row1(int64_t k, const void *w, size_t wrb, const void *x, float 
 			const __m256 v = _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(xn, q, xq));
 
 			if ((b & 1) == 0) {
-				kern_prefetch(ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)b * 34, 68);
+				kern_prefetch_ahead(nr, ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)b * 34, 68);
 				lo[r] = _mm256_fmadd_ps(prod, v, lo[r]);
 			} else {
 				hi[r] = _mm256_fmadd_ps(prod, v, hi[r]);
@@ -309,7 +309,7 @@ V5 void a5_tile_q32(enum a5_wkind kind, int64_t k, const void *w, size_t wrb, co
 		KERN_UNROLL for (r = 0; r < nr; r++) {
 			struct a5_wpair wp;
 
-			kern_prefetch(ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)p * 2 * bsz, 2 * bsz);
+			kern_prefetch_ahead(nr, ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)p * 2 * bsz, 2 * bsz);
 			a5_wpair_load(&wp, kind, ROW(w, r, wrb), p, two);
 			KERN_UNROLL for (c = 0; c < nc; c++) {
 				const __m512i s = _mm512_dpbusd_epi32(xp[c].nsum, wp.q, xp[c].q);
@@ -518,7 +518,7 @@ V5 void a5_tile_k(enum a5_kkind kind, int64_t k, const void *w, size_t wrb, cons
 		KERN_UNROLL for (r = 0; r < nr; r++) {
 			const size_t bsz = kind == a5_KK_Q4 ? 144 : kind == a5_KK_Q5 ? 176 : 210;
 
-			kern_prefetch(ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)b * bsz, bsz);
+			kern_prefetch_ahead(nr, ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)b * bsz, bsz);
 			a5_krow_load(&kr[r], kind, ROW(w, r, wrb), b);
 			KERN_UNROLL for (c = 0; c < nc; c++)
 				isum[r][c] = _mm512_setzero_si512();
