@@ -279,10 +279,41 @@ V5 void a5_q8_0_row1(int64_t k, const void *w, size_t wrb, const void *x, float 
 	(void)ld;
 }
 
+/* One pair of blocks (p) of a5_tile_q32; `two` is a constant where it is inlined, so the
+ * full pairs carry no test for an absent second block. */
+V5 void a5_q32_pair(enum a5_wkind kind, int64_t p, int two, const void *w, size_t wrb,
+		    const void *x, size_t xrb, __m512 acc[MR][MC], __m512 accm[MR][MC], const int nr,
+		    const int nc, size_t bsz)
+{
+	struct a5_xpair xp[MC];
+	__m512 xs[MC];
+	int r, c;
+
+	KERN_UNROLL for (c = 0; c < nc; c++) {
+		a5_xpair_load(&xp[c], kind, ROW(x, c, xrb), p, two);
+		if (kind == a5_WK_Q4_1)
+			xs[c] = a5_xsum2(ROW(x, c, xrb), p, two);
+	}
+	KERN_UNROLL for (r = 0; r < nr; r++) {
+		struct a5_wpair wp;
+
+		kern_prefetch_ahead(nr, ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)p * 2 * bsz, 2 * bsz);
+		a5_wpair_load(&wp, kind, ROW(w, r, wrb), p, two);
+		KERN_UNROLL for (c = 0; c < nc; c++) {
+			const __m512i s = _mm512_dpbusd_epi32(xp[c].nsum, wp.q, xp[c].q);
+
+			acc[r][c] = _mm512_fmadd_ps(_mm512_mul_ps(wp.d, xp[c].d),
+						    _mm512_cvtepi32_ps(s), acc[r][c]);
+			if (kind == a5_WK_Q4_1)
+				accm[r][c] = _mm512_fmadd_ps(wp.m, xs[c], accm[r][c]);
+		}
+	}
+}
+
 V5 void a5_tile_q32(enum a5_wkind kind, int64_t k, const void *w, size_t wrb, const void *x,
 		    size_t xrb, float *out, int64_t ld, const int nr, const int nc)
 {
-	const int64_t nb = k / 32, np = (nb + 1) / 2;
+	const int64_t nb = k / 32;
 	const size_t bsz = kind == a5_WK_Q8_0	? 34
 			   : kind == a5_WK_Q4_0 ? 18
 			   : kind == a5_WK_Q5_0 ? 22
@@ -296,31 +327,10 @@ V5 void a5_tile_q32(enum a5_wkind kind, int64_t k, const void *w, size_t wrb, co
 			acc[r][c] = _mm512_setzero_ps();
 			accm[r][c] = _mm512_setzero_ps();
 		}
-	for (p = 0; p < np; p++) {
-		const int two = 2 * p + 1 < nb;
-		struct a5_xpair xp[MC];
-		__m512 xs[MC];
-
-		KERN_UNROLL for (c = 0; c < nc; c++) {
-			a5_xpair_load(&xp[c], kind, ROW(x, c, xrb), p, two);
-			if (kind == a5_WK_Q4_1)
-				xs[c] = a5_xsum2(ROW(x, c, xrb), p, two);
-		}
-		KERN_UNROLL for (r = 0; r < nr; r++) {
-			struct a5_wpair wp;
-
-			kern_prefetch_ahead(nr, ROW(w, r + KERN_PF_ROWS, wrb) + (size_t)p * 2 * bsz, 2 * bsz);
-			a5_wpair_load(&wp, kind, ROW(w, r, wrb), p, two);
-			KERN_UNROLL for (c = 0; c < nc; c++) {
-				const __m512i s = _mm512_dpbusd_epi32(xp[c].nsum, wp.q, xp[c].q);
-
-				acc[r][c] = _mm512_fmadd_ps(_mm512_mul_ps(wp.d, xp[c].d),
-							    _mm512_cvtepi32_ps(s), acc[r][c]);
-				if (kind == a5_WK_Q4_1)
-					accm[r][c] = _mm512_fmadd_ps(wp.m, xs[c], accm[r][c]);
-			}
-		}
-	}
+	for (p = 0; p < nb / 2; p++)
+		a5_q32_pair(kind, p, 1, w, wrb, x, xrb, acc, accm, nr, nc, bsz);
+	if (nb & 1)
+		a5_q32_pair(kind, nb / 2, 0, w, wrb, x, xrb, acc, accm, nr, nc, bsz);
 	KERN_UNROLL for (r = 0; r < nr; r++)
 		KERN_UNROLL for (c = 0; c < nc; c++) {
 			float v = a5_tree16(acc[r][c]);
