@@ -115,11 +115,22 @@ class Q:
         except (OSError, ValueError):
             return None
 
+    def listed(self, sha):
+        """Whether the registry's manifest lists sha (it is replaced atomically)."""
+        try:
+            with open(os.path.join(self.home, "registry", "manifest.json")) as f:
+                return sha in [m["sha256"] for m in json.load(f)["models"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+
     def wait_report(self, sha, timeout=240):
+        """The final report. A promotion's report is written before the signed manifest that
+        names its hash, so "promoted" counts once the manifest lists the model."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             r = self.report(sha)
-            if r and r.get("decision") in ("promoted", "rejected"):
+            if r and (r.get("decision") == "rejected" or
+                      (r.get("decision") == "promoted" and self.listed(sha))):
                 return r
             if self.qproc is not None and self.qproc.poll() is not None:
                 raise AssertionError("secai-quarantine exited: " + open(self.qlog).read())
@@ -477,7 +488,13 @@ def test_securectl_import_and_quarantine_commands(q):
                         "https://evil.example/x.safetensors", "--wait", "60"], env=env,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "source_policy" in r.stdout, r.stdout + r.stderr
-    side = glob.glob(os.path.join(q.qdir, "rejected", "*", "x.safetensors.source.json"))
+    # the verdict is saved just before the item and its sidecars move into rejected/
+    deadline = time.time() + 10
+    while True:
+        side = glob.glob(os.path.join(q.qdir, "rejected", "*", "x.safetensors.source.json"))
+        if side or time.time() > deadline:
+            break
+        time.sleep(0.02)
     assert side and json.load(open(side[0]))["url"] == "https://evil.example/x.safetensors"
     r = subprocess.run([SECURECTL_QR, "quarantine", "status", "--json"], env=env,
                        capture_output=True, text=True)
