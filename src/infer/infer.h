@@ -40,7 +40,11 @@ struct infer_ctx_params {
 	uint32_t n_batch;      /* max tokens per forward call (default 512) */
 	enum infer_kv_type kv; /* default F16, as llama.cpp */
 	int n_threads;         /* default: online cores */
+	/* Multiply-adds below which a matrix product runs on the calling thread alone (handing
+	 * it to another core costs more); default INFER_MM_MIN_PARALLEL, 0 splits every product. */
+	int64_t mm_min_parallel;
 };
+#define INFER_MM_MIN_PARALLEL ((int64_t)256 * 1024)
 void infer_ctx_params_default(struct infer_ctx_params *p);
 int infer_ctx_new(struct infer_model *m, const struct infer_ctx_params *p, struct infer_ctx **out,
 		  char *err, size_t errlen);

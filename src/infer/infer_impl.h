@@ -62,6 +62,7 @@ struct infer_ctx {
 	size_t layer_kv_bytes;
 	struct tp_pool *pool;
 	int n_threads;
+	int64_t mm_min_parallel; /* see infer_ctx_params */
 	/* Activations, n_batch rows each. */
 	float *x;	  /* [n_batch][n_embd] residual stream */
 	float *xn;	  /* [n_batch][n_embd] normalised input of a sub-layer */

@@ -535,6 +535,7 @@ static struct infer_ctx *tm_ctx(struct infer_model *m, enum infer_kv_type kv, in
 	infer_ctx_params_default(&p);
 	p.kv = kv;
 	p.n_threads = threads;
+	p.mm_min_parallel = 0; /* split every product, however small the test model */
 	p.n_ctx = n_ctx;
 	p.n_batch = n_batch;
 	if (infer_ctx_new(m, &p, &c, err, sizeof(err)) != 0) {
@@ -809,6 +810,19 @@ static void test_threads(void **state)
 			    0);
 			if (th > 1)
 				assert_memory_equal(ref, got, sizeof(ref));
+			infer_ctx_free(c);
+		}
+		{ /* the default: products this small run on the calling thread, the same bits */
+			struct infer_ctx_params p;
+			struct infer_ctx *c = NULL;
+
+			infer_ctx_params_default(&p);
+			assert_int_equal(p.mm_min_parallel, INFER_MM_MIN_PARALLEL);
+			p.n_threads = 2;
+			p.n_ctx = 32;
+			assert_int_equal(infer_ctx_new(m, &p, &c, err, sizeof(err)), 0);
+			assert_int_equal(infer_forward_all(c, prompt, n, got, err, sizeof(err)), 0);
+			assert_memory_equal(ref, got, sizeof(ref));
 			infer_ctx_free(c);
 		}
 		infer_model_free(m);
