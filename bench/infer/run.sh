@@ -59,11 +59,12 @@ best() {
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')," \
 	"$(nproc) cores; flags: $(grep -o -m3 'avx512_vnni\|amx_int8\|avx512f' /proc/cpuinfo |
 		sort -u | tr '\n' ' ')"
-for t in $THREADS; do
-	bw=$("$BW" "$t" 1024 | sed -n 's/.*read_gbs=\([0-9.]*\).*/\1/p')
-	eval "BW_$t=\${bw:-0}"
-	echo "memory read bandwidth, $t thread(s): ${bw:-?} GB/s (1 GiB array, best of 5)"
-done
+
+# read_gbs THREADS: the machine's read bandwidth now (1 GiB array, best of 5 passes), 0 if none
+read_gbs() {
+	v=$("$BW" "$1" 1024 | sed -n 's/.*read_gbs=\([0-9.]*\).*/\1/p')
+	echo "${v:-0}"
+}
 
 # "a a ... a" (127 words) -> <s> + 127 tokens of the synthetic vocabulary = 128 prompt tokens
 PROMPT=$(awk 'BEGIN { printf "a"; for (i = 1; i < 127; i++) printf " a"; }')
@@ -88,11 +89,11 @@ for q in $TYPES; do
 			--max-tokens 1 "$PROMPT")
 		# this VM's bandwidth drifts (2 threads: 31-54 GB/s within minutes), so the ceiling
 		# of a tg figure is measured right before and right after it (the better of the two)
-		bw1=$("$BW" "$t" 1024 | sed -n 's/.*read_gbs=\([0-9.]*\).*/\1/p')
+		bw1=$(read_gbs "$t")
 		tg=$(best predicted_per_second "$M" --json --greedy --threads "$t" --ctx 512 \
 			--max-tokens 65 --ignore-eos "a")
-		bw2=$("$BW" "$t" 1024 | sed -n 's/.*read_gbs=\([0-9.]*\).*/\1/p')
-		bw=$(echo "${bw1:-0} ${bw2:-0}" | awk '{ m = $1; if ($2 > $1) m = $2; print m }')
+		bw2=$(read_gbs "$t")
+		bw=$(echo "$bw1 $bw2" | awk '{ m = $1; if ($2 > $1) m = $2; print m }')
 		eval "all=\$BWS_$t"
 		eval "BWS_$t=\"\$all \$bw1 \$bw2\""
 		ceil=$(echo "$bw $wb" | awk '{ c = 0; if ($2 > 0) c = $1 * 1e9 / $2; printf "%.1f", c }')
@@ -107,7 +108,7 @@ for q in $TYPES; do
 done
 for t in $THREADS; do
 	eval "all=\$BWS_$t"
-	echo "memory read bandwidth, $t thread(s), measured beside each tg:$all GB/s"
+	echo "memory read bandwidth, $t thread(s), measured beside each tg (1 GiB array, best of 5):$all GB/s"
 done
 echo "(pp = prompt tokens/s over 128 tokens, tg = generation tokens/s over 64 steps; ceiling ="
 echo " read bandwidth measured right before and after that tg (the better) / weight bytes per token;"

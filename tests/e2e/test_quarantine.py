@@ -115,14 +115,6 @@ class Q:
         except (OSError, ValueError):
             return None
 
-    def listed(self, sha):
-        """Whether the registry's manifest lists sha (it is replaced atomically)."""
-        try:
-            with open(os.path.join(self.home, "registry", "manifest.json")) as f:
-                return sha in [m["sha256"] for m in json.load(f)["models"]]
-        except (OSError, ValueError, KeyError, TypeError):
-            return False
-
     def wait_report(self, sha, timeout=240):
         """The final report. A promotion's report is written before the signed manifest that
         names its hash, so "promoted" counts once the manifest lists the model."""
@@ -130,7 +122,8 @@ class Q:
         while time.time() < deadline:
             r = self.report(sha)
             if r and (r.get("decision") == "rejected" or
-                      (r.get("decision") == "promoted" and self.listed(sha))):
+                      (r.get("decision") == "promoted" and
+                       sha in [m["sha256"] for m in manifest_models(self.home)])):
                 return r
             if self.qproc is not None and self.qproc.poll() is not None:
                 raise AssertionError("secai-quarantine exited: " + open(self.qlog).read())
@@ -407,15 +400,21 @@ def test_folder_model(q):
     assert r2[0]["decision"] == "rejected", r2
 
 
-def registry_consistent(home):
-    """Every manifest entry is a complete read-only model; nothing half-promoted is listed."""
+def manifest_models(home):
+    """The entries of the registry's manifest.json (replaced atomically); [] before the first."""
     mpath = os.path.join(home, "registry", "manifest.json")
     if not os.path.exists(mpath):
         return []
-    doc = json.load(open(mpath))
-    for m in doc["models"]:
+    with open(mpath) as f:
+        return json.load(f)["models"]
+
+
+def registry_consistent(home):
+    """Every manifest entry is a complete read-only model; nothing half-promoted is listed."""
+    models = manifest_models(home)
+    for m in models:
         assert sha256_file(m["path"]) == m["sha256"], m
-    return [m["sha256"] for m in doc["models"]]
+    return [m["sha256"] for m in models]
 
 
 @pytest.mark.parametrize("step", ["promote.moved", "promote.readonly", "promote.renamed",
