@@ -570,14 +570,14 @@ a2_DEFINE_TILE(a2_tile_f32, a2_f32_impl) a2_DEFINE_TILE(a2_tile_f16, a2_f16_impl
 
 			void kern_ops_avx2(struct kern_ops tab[GGUF_GGML_TYPE_COUNT])
 {
-	tab[GGUF_GGML_F32] = (struct kern_ops){a2_tile_f32, a2_tile_f32_dot};
-	tab[GGUF_GGML_F16] = (struct kern_ops){a2_tile_f16, a2_tile_f16_dot};
-	tab[GGUF_GGML_BF16] = (struct kern_ops){a2_tile_bf16, a2_tile_bf16_dot};
-	tab[GGUF_GGML_Q8_0] = (struct kern_ops){a2_tile_q8_0, a2_tile_q8_0_dot};
-	tab[GGUF_GGML_Q4_0] = (struct kern_ops){a2_tile_q4_0, a2_tile_q4_0_dot};
-	tab[GGUF_GGML_Q5_0] = (struct kern_ops){a2_tile_q5_0, a2_tile_q5_0_dot};
-	tab[GGUF_GGML_Q4_1] = (struct kern_ops){a2_tile_q4_1, a2_tile_q4_1_dot};
-	tab[GGUF_GGML_Q4_K] = (struct kern_ops){a2_tile_q4_K, a2_tile_q4_K_dot};
-	tab[GGUF_GGML_Q5_K] = (struct kern_ops){a2_tile_q5_K, a2_tile_q5_K_dot};
-	tab[GGUF_GGML_Q6_K] = (struct kern_ops){a2_tile_q6_K, a2_tile_q6_K_dot};
+	tab[GGUF_GGML_F32] = (struct kern_ops){.tile = a2_tile_f32, .dot = a2_tile_f32_dot};
+	tab[GGUF_GGML_F16] = (struct kern_ops){.tile = a2_tile_f16, .dot = a2_tile_f16_dot};
+	tab[GGUF_GGML_BF16] = (struct kern_ops){.tile = a2_tile_bf16, .dot = a2_tile_bf16_dot};
+	tab[GGUF_GGML_Q8_0] = (struct kern_ops){.tile = a2_tile_q8_0, .dot = a2_tile_q8_0_dot};
+	tab[GGUF_GGML_Q4_0] = (struct kern_ops){.tile = a2_tile_q4_0, .dot = a2_tile_q4_0_dot};
+	tab[GGUF_GGML_Q5_0] = (struct kern_ops){.tile = a2_tile_q5_0, .dot = a2_tile_q5_0_dot};
+	tab[GGUF_GGML_Q4_1] = (struct kern_ops){.tile = a2_tile_q4_1, .dot = a2_tile_q4_1_dot};
+	tab[GGUF_GGML_Q4_K] = (struct kern_ops){.tile = a2_tile_q4_K, .dot = a2_tile_q4_K_dot};
+	tab[GGUF_GGML_Q5_K] = (struct kern_ops){.tile = a2_tile_q5_K, .dot = a2_tile_q5_K_dot};
+	tab[GGUF_GGML_Q6_K] = (struct kern_ops){.tile = a2_tile_q6_K, .dot = a2_tile_q6_K_dot};
 }

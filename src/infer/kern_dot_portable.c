@@ -327,15 +327,15 @@ p_PORTABLE_TILE(p_tile_f32, p_dot_f32) p_PORTABLE_TILE(p_tile_f16, p_dot_f16)
 
 			void kern_ops_portable(struct kern_ops tab[GGUF_GGML_TYPE_COUNT])
 {
-	tab[GGUF_GGML_F32] = (struct kern_ops){p_tile_f32, p_dot_f32};
-	tab[GGUF_GGML_F16] = (struct kern_ops){p_tile_f16, p_dot_f16};
-	tab[GGUF_GGML_BF16] = (struct kern_ops){p_tile_bf16, p_dot_bf16};
-	tab[GGUF_GGML_Q4_0] = (struct kern_ops){p_tile_q4_0, p_dot_q4_0};
-	tab[GGUF_GGML_Q4_1] = (struct kern_ops){p_tile_q4_1, p_dot_q4_1};
-	tab[GGUF_GGML_Q5_0] = (struct kern_ops){p_tile_q5_0, p_dot_q5_0};
-	tab[GGUF_GGML_Q5_1] = (struct kern_ops){p_tile_q5_1, p_dot_q5_1};
-	tab[GGUF_GGML_Q8_0] = (struct kern_ops){p_tile_q8_0, p_dot_q8_0};
-	tab[GGUF_GGML_Q4_K] = (struct kern_ops){p_tile_q4_K, p_dot_q4_K};
-	tab[GGUF_GGML_Q5_K] = (struct kern_ops){p_tile_q5_K, p_dot_q5_K};
-	tab[GGUF_GGML_Q6_K] = (struct kern_ops){p_tile_q6_K, p_dot_q6_K};
+	tab[GGUF_GGML_F32] = (struct kern_ops){.tile = p_tile_f32, .dot = p_dot_f32};
+	tab[GGUF_GGML_F16] = (struct kern_ops){.tile = p_tile_f16, .dot = p_dot_f16};
+	tab[GGUF_GGML_BF16] = (struct kern_ops){.tile = p_tile_bf16, .dot = p_dot_bf16};
+	tab[GGUF_GGML_Q4_0] = (struct kern_ops){.tile = p_tile_q4_0, .dot = p_dot_q4_0};
+	tab[GGUF_GGML_Q4_1] = (struct kern_ops){.tile = p_tile_q4_1, .dot = p_dot_q4_1};
+	tab[GGUF_GGML_Q5_0] = (struct kern_ops){.tile = p_tile_q5_0, .dot = p_dot_q5_0};
+	tab[GGUF_GGML_Q5_1] = (struct kern_ops){.tile = p_tile_q5_1, .dot = p_dot_q5_1};
+	tab[GGUF_GGML_Q8_0] = (struct kern_ops){.tile = p_tile_q8_0, .dot = p_dot_q8_0};
+	tab[GGUF_GGML_Q4_K] = (struct kern_ops){.tile = p_tile_q4_K, .dot = p_dot_q4_K};
+	tab[GGUF_GGML_Q5_K] = (struct kern_ops){.tile = p_tile_q5_K, .dot = p_dot_q5_K};
+	tab[GGUF_GGML_Q6_K] = (struct kern_ops){.tile = p_tile_q6_K, .dot = p_dot_q6_K};
 }

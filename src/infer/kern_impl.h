@@ -167,10 +167,17 @@ static inline void kern_prefetch(const void *p, size_t n)
 			kern_prefetch((p), (n));                                                  \
 	} while (0)
 
-/* One weight type's kernels for one ISA: dot is tile with nr = nc = 1. */
+/* out[r] = dot(row r of w, x) for r in [0, nr), any nr: one activation row against many weight
+ * rows, with the same bits as the tile's. */
+typedef void (*kern_gemv_fn)(int64_t k, const void *w, size_t w_row_bytes, const void *x,
+			     float *out, int64_t nr);
+
+/* One weight type's kernels for one ISA: dot is tile with nr = nc = 1; gemv, where an ISA has
+ * one for the type, takes kern_mul_mat's m = 1 products whole (else tiles do). */
 struct kern_ops {
 	kern_tile_fn tile;
 	kern_vec_dot_fn dot;
+	kern_gemv_fn gemv;
 };
 
 /* Tables indexed by ggml type id (NULL: unsupported); filled by each ISA's file. The AVX-512

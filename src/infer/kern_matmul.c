@@ -1,6 +1,7 @@
 /*
  * kern_matmul.c — the matrix multiply: walks [r0, r1) x [0, m) in tiles of the chosen ISA's
- * kernels: for one activation row, the weights streamed once (kern_m1_rows); for a batch, blocks of
+ * kernels: for one activation row, the ISA's gemv where it has one for the type, else the weights
+ * streamed once in tiles (kern_m1_rows); for a batch, blocks of
  * KERN_BLOCK_R weight rows (in L2) outermost, activation tiles next, weight tiles innermost.
  *
  * Owns: the traversal order only; the arithmetic of an element is its ISA's tile, the same for
@@ -40,6 +41,11 @@ void kern_mul_mat_isa(enum kern_isa isa, uint32_t wtype, const void *W, size_t w
 
 	if (o == NULL || r1 <= r0 || m <= 0)
 		return;
+	if (m == 1 && o->gemv != NULL) { /* generation: all rows in one call, the activation
+					   * side prepared once */
+		o->gemv(k, w + (size_t)r0 * w_row_bytes, w_row_bytes, x, out + r0, r1 - r0);
+		return;
+	}
 	if (m == 1) { /* generation: stream the weights once */
 		const int step = kern_m1_rows(wtype);
 

@@ -565,9 +565,85 @@ static void test_dot_handmade(void **state)
 
 /* ---- mul_mat: same bits whatever the split -------------------------------------------------- */
 
-static void test_mul_mat_bit_identical(void **state)
+/* One (ISA, type, k): the whole product, token by token in three uneven row ranges, and two
+ * batches with rows split, all the same bits, and each element the ISA's vec_dot. */
+static void mul_mat_bits(enum kern_isa isa, uint32_t t, int64_t k)
 {
 	enum { R = 11, M = 7 };
+	const uint32_t vt = kern_vec_dot_type(t);
+	const size_t wrb = kern_row_size(t, k), xrb = kern_row_size(vt, k);
+	uint8_t *W = malloc(wrb * R), *X = malloc(xrb * M);
+	float full[M * R], split[M * R], *xf = malloc((size_t)k * sizeof(float));
+	kern_vec_dot_fn dot = kern_vec_dot_isa(t, isa);
+	int r, c;
+
+	assert_non_null(W);
+	assert_non_null(X);
+	assert_non_null(xf);
+	for (r = 0; r < R; r++) {
+		void *row = rand_row(t, k);
+
+		memcpy(W + (size_t)r * wrb, row, wrb);
+		free(row);
+	}
+	for (c = 0; c < M; c++) {
+		void *row = rand_act(t, k, xf);
+
+		memcpy(X + (size_t)c * xrb, row, xrb);
+		free(row);
+	}
+	memset(full, 0xff, sizeof(full));
+	kern_mul_mat_isa(isa, t, W, wrb, k, 0, R, X, xrb, M, full, R);
+	/* token by token, rows in three uneven ranges */
+	memset(split, 0xff, sizeof(split));
+	for (c = 0; c < M; c++) {
+		kern_mul_mat_isa(isa, t, W, wrb, k, 0, 3, X + c * xrb, xrb, 1, split + c * R, R);
+		kern_mul_mat_isa(isa, t, W, wrb, k, 3, 4, X + c * xrb, xrb, 1, split + c * R, R);
+		kern_mul_mat_isa(isa, t, W, wrb, k, 4, R, X + c * xrb, xrb, 1, split + c * R, R);
+	}
+	assert_memory_equal(full, split, sizeof(full));
+	/* two batches (2 + 5 rows of activations), rows split 6 + 5 */
+	memset(split, 0xff, sizeof(split));
+	kern_mul_mat_isa(isa, t, W, wrb, k, 0, 6, X, xrb, 2, split, R);
+	kern_mul_mat_isa(isa, t, W, wrb, k, 6, R, X, xrb, 2, split, R);
+	kern_mul_mat_isa(isa, t, W, wrb, k, 0, 6, X + 2 * xrb, xrb, 5, split + 2 * R, R);
+	kern_mul_mat_isa(isa, t, W, wrb, k, 6, R, X + 2 * xrb, xrb, 5, split + 2 * R, R);
+	assert_memory_equal(full, split, sizeof(full));
+	/* and each element is the ISA's vec_dot */
+	for (c = 0; c < M; c++)
+		for (r = 0; r < R; r++) {
+			float s;
+
+			dot(k, &s, W + (size_t)r * wrb, X + (size_t)c * xrb);
+			if (f2u(s) != f2u(full[c * R + r]))
+				printf("%s %s k%lld r%d c%d: dot %.9g mul_mat %.9g\n",
+				       kern_isa_name(isa), gguf_type_info(t)->name, (long long)k, r,
+				       c, s, full[c * R + r]);
+			assert_int_equal(f2u(s), f2u(full[c * R + r]));
+		}
+	free(W);
+	free(X);
+	free(xf);
+}
+
+static void test_mul_mat_bit_identical(void **state)
+{
+	enum kern_isa isa;
+	size_t ti;
+	(void)state;
+
+	for (isa = 0; isa < KERN_ISA_COUNT; isa++) {
+		if (!kern_cpu_has(isa))
+			continue;
+		for (ti = 0; ti < N_WTYPES; ti++)
+			mul_mat_bits(isa, weight_types[ti], test_k(weight_types[ti], 1));
+	}
+}
+
+/* Rows longer than a kernel prepares the activation for at once (the AVX-512 Q4_0 gemv: 1024
+ * blocks), with an odd block count: the same bits as the tiles. */
+static void test_mul_mat_long_rows(void **state)
+{
 	enum kern_isa isa;
 	size_t ti;
 	(void)state;
@@ -576,69 +652,13 @@ static void test_mul_mat_bit_identical(void **state)
 		if (!kern_cpu_has(isa))
 			continue;
 		for (ti = 0; ti < N_WTYPES; ti++) {
-			const uint32_t t = weight_types[ti], vt = kern_vec_dot_type(t);
-			const int64_t k = test_k(t, 1);
-			const size_t wrb = kern_row_size(t, k), xrb = kern_row_size(vt, k);
-			uint8_t *W = malloc(wrb * R), *X = malloc(xrb * M);
-			float full[M * R], split[M * R], xf[1024];
-			kern_vec_dot_fn dot = kern_vec_dot_isa(t, isa);
-			int r, c;
+			const uint32_t t = weight_types[ti];
+			const int64_t bs = gguf_type_info(t)->block_size;
 
-			assert_non_null(W);
-			assert_non_null(X);
-			for (r = 0; r < R; r++) {
-				void *row = rand_row(t, k);
-
-				memcpy(W + (size_t)r * wrb, row, wrb);
-				free(row);
-			}
-			for (c = 0; c < M; c++) {
-				void *row = rand_act(t, k, xf);
-
-				memcpy(X + (size_t)c * xrb, row, xrb);
-				free(row);
-			}
-			memset(full, 0xff, sizeof(full));
-			kern_mul_mat_isa(isa, t, W, wrb, k, 0, R, X, xrb, M, full, R);
-			/* token by token, rows in three uneven ranges */
-			memset(split, 0xff, sizeof(split));
-			for (c = 0; c < M; c++) {
-				kern_mul_mat_isa(isa, t, W, wrb, k, 0, 3, X + c * xrb, xrb, 1,
-						 split + c * R, R);
-				kern_mul_mat_isa(isa, t, W, wrb, k, 3, 4, X + c * xrb, xrb, 1,
-						 split + c * R, R);
-				kern_mul_mat_isa(isa, t, W, wrb, k, 4, R, X + c * xrb, xrb, 1,
-						 split + c * R, R);
-			}
-			assert_memory_equal(full, split, sizeof(full));
-			/* two batches (2 + 5 rows of activations), rows split 6 + 5 */
-			memset(split, 0xff, sizeof(split));
-			kern_mul_mat_isa(isa, t, W, wrb, k, 0, 6, X, xrb, 2, split, R);
-			kern_mul_mat_isa(isa, t, W, wrb, k, 6, R, X, xrb, 2, split, R);
-			kern_mul_mat_isa(isa, t, W, wrb, k, 0, 6, X + 2 * xrb, xrb, 5,
-					 split + 2 * R, R);
-			kern_mul_mat_isa(isa, t, W, wrb, k, 6, R, X + 2 * xrb, xrb, 5,
-					 split + 2 * R, R);
-			assert_memory_equal(full, split, sizeof(full));
-			/* and each element is the ISA's vec_dot */
-			for (c = 0; c < M; c++)
-				for (r = 0; r < R; r++) {
-					float s;
-
-					dot(k, &s, W + (size_t)r * wrb, X + (size_t)c * xrb);
-					if (f2u(s) != f2u(full[c * R + r]))
-						printf("%s %s r%d c%d: dot %.9g mul_mat %.9g\n",
-						       kern_isa_name(isa), gguf_type_info(t)->name,
-						       r, c, s, full[c * R + r]);
-					assert_int_equal(f2u(s), f2u(full[c * R + r]));
-				}
-			free(W);
-			free(X);
+			mul_mat_bits(isa, t, bs == 1 ? 32803 : bs == 32 ? 32 * 2051 : 256 * 129);
 		}
 	}
 }
-
-/* ---- tables --------------------------------------------------------------------------------- */
 
 static void test_types_and_dispatch(void **state)
 {
@@ -675,6 +695,7 @@ int main(void)
 	    cmocka_unit_test(test_dot_isa_vs_portable),
 	    cmocka_unit_test(test_dot_handmade),
 	    cmocka_unit_test(test_mul_mat_bit_identical),
+	    cmocka_unit_test(test_mul_mat_long_rows),
 	    cmocka_unit_test(test_types_and_dispatch),
 	};
 
