@@ -112,6 +112,17 @@ static inline float kern_h2f(kern_half h)
 	return f;
 }
 
+/* roundf(v) (half away from zero) for |v| < 2^31, without the libm call gcc emits for roundf
+ * (it was the largest serial cost of a token at 2 threads): the cast truncates, v - trunc(v) is
+ * exact below 2^23 (and 0 above), so the test on it is roundf's. Vectorizes. */
+static inline int kern_round_away(float v)
+{
+	const int i = (int)v;
+	const float f = v - (float)i;
+
+	return i + (f >= 0.5f) - (f <= -0.5f);
+}
+
 /* The tile of one (weight type, ISA). */
 typedef void (*kern_tile_fn)(int64_t k, const void *w, size_t w_row_bytes, const void *x,
 			     size_t x_row_bytes, float *out, int64_t ld_out, int nr, int nc);

@@ -38,7 +38,7 @@ static void quantize_q8_0(const float *x, struct blk_q8_0 *y, int64_t n)
 		id = d ? 1.0f / d : 0.0f;
 		y[i].d = kern_fp32_to_fp16(d);
 		for (j = 0; j < QK8_0; j++)
-			y[i].qs[j] = (int8_t)roundf(x[j] * id);
+			y[i].qs[j] = (int8_t)kern_round_away(x[j] * id);
 	}
 }
 
@@ -57,8 +57,8 @@ static void quantize_q8_1(const float *x, struct blk_q8_1 *y, int64_t n)
 		id = d ? 1.0f / d : 0.0f;
 		y[i].d = kern_fp32_to_fp16(d);
 		for (j = 0; j < QK8_1 / 2; j++) {
-			y[i].qs[j] = (int8_t)roundf(x[j] * id);
-			y[i].qs[QK8_1 / 2 + j] = (int8_t)roundf(x[QK8_1 / 2 + j] * id);
+			y[i].qs[j] = (int8_t)kern_round_away(x[j] * id);
+			y[i].qs[QK8_1 / 2 + j] = (int8_t)kern_round_away(x[QK8_1 / 2 + j] * id);
 			sum += y[i].qs[j] + y[i].qs[QK8_1 / 2 + j];
 		}
 		y[i].s = kern_fp32_to_fp16((float)sum * d);

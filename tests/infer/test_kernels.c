@@ -324,6 +324,33 @@ static void test_quantize_q8_0_bytes(void **state)
 		assert_int_equal(y[2].qs[j], 0);
 }
 
+/* kern_round_away is roundf: every tie k + 0.5 in [-129.5, 130.5] and its neighbours, and a
+ * stride through the bit patterns of all floats of magnitude below 2^24, both signs. */
+static void test_round_away_is_roundf(void **state)
+{
+	uint32_t u;
+	int k;
+	(void)state;
+
+	for (k = -130; k <= 130; k++) {
+		const float t = (float)k + 0.5f;
+
+		assert_int_equal(kern_round_away(t), (int)roundf(t));
+		assert_int_equal(kern_round_away(nextafterf(t, 0)), (int)roundf(nextafterf(t, 0)));
+		assert_int_equal(kern_round_away(nextafterf(t, 1000)),
+				 (int)roundf(nextafterf(t, 1000)));
+		assert_int_equal(kern_round_away(nextafterf(t, -1000)),
+				 (int)roundf(nextafterf(t, -1000)));
+	}
+	for (u = 0; u < 0x4b800000u; u += 4099) { /* |v| < 2^24 */
+		float v;
+
+		memcpy(&v, &u, 4);
+		assert_int_equal(kern_round_away(v), (int)roundf(v));
+		assert_int_equal(kern_round_away(-v), (int)roundf(-v));
+	}
+}
+
 static void test_quantize_q8_1_bytes(void **state)
 {
 	float x[64];
@@ -687,6 +714,7 @@ int main(void)
 	    cmocka_unit_test(test_fp16_vs_f16c),
 	    cmocka_unit_test(test_bf16_edges),
 	    cmocka_unit_test(test_quantize_q8_0_bytes),
+	    cmocka_unit_test(test_round_away_is_roundf),
 	    cmocka_unit_test(test_quantize_q8_1_bytes),
 	    cmocka_unit_test(test_quantize_q8_K_bytes),
 	    cmocka_unit_test(test_quantize_float_types),
