@@ -117,14 +117,14 @@ V5 __m512i a5_load2x32(const void *a, const void *b)
 				  _mm256_loadu_si256((const __m256i *)b), 1);
 }
 
-/* The unsigned nibbles of two Q4 blocks' qs (16 bytes each): [a lo, a hi, b lo, b hi]. */
+/* The unsigned nibbles of two Q4 blocks' qs (16 bytes each): [a lo, a hi, b lo, b hi]: each
+ * block's 16 bytes broadcast to both 128-bit halves of its 256, the upper halves shifted by 4. */
 V5 __m512i a5_nib2(const uint8_t *a, const uint8_t *b)
 {
-	const __m128i la = _mm_loadu_si128((const __m128i *)a);
-	const __m128i lb = b ? _mm_loadu_si128((const __m128i *)b) : _mm_setzero_si128();
-	const __m256i ab = _mm256_inserti128_si256(_mm256_castsi128_si256(la), lb, 1);
-	const __m512i aabb = _mm512_permutexvar_epi64(_mm512_set_epi64(3, 2, 3, 2, 1, 0, 1, 0),
-						      _mm512_castsi256_si512(ab));
+	const __m256i la = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)a));
+	const __m256i lb = b ? _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)b))
+			     : _mm256_setzero_si256();
+	const __m512i aabb = _mm512_inserti64x4(_mm512_castsi256_si512(la), lb, 1);
 	const __m512i sh = _mm512_set_epi64(0x0004000400040004LL, 0x0004000400040004LL, 0, 0,
 					    0x0004000400040004LL, 0x0004000400040004LL, 0, 0);
 
