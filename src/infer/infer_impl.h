@@ -113,6 +113,9 @@ void kv_store(struct infer_ctx *c, uint32_t l, uint32_t pos0, uint32_t m, const 
 	      const float *v);
 const void *kv_k_row(const struct infer_ctx *c, uint32_t l, uint32_t pos, uint32_t kv_head);
 const void *kv_v_row(const struct infer_ctx *c, uint32_t l, uint32_t kv_head, uint32_t d);
+/* Bytes from position p's K row to p + 1's (same head), and from dim d's V row to d + 1's. */
+size_t kv_k_stride(const struct infer_ctx *c);
+size_t kv_v_stride(const struct infer_ctx *c);
 
 /* attention.c: causal grouped-query attention of m query rows at positions pos0.. over the
  * cache of layer l (which already holds them), into c->att. */

@@ -27,6 +27,10 @@ static int kern_m1_rows(uint32_t wtype)
 		return 1;
 	}
 }
+/* Rows of at most this many bytes (attention's K and V rows) go KERN_TILE_R to a tile at m = 1
+ * too: the call, setup and final sum of a tile would otherwise cost as much as the row. */
+#define KERN_SHORT_ROW 512
+
 #ifndef KERN_BLOCK_R
 #define KERN_BLOCK_R 64 /* 64 rows of 2048 F16 = 256 KiB */
 #endif
@@ -41,17 +45,18 @@ void kern_mul_mat_isa(enum kern_isa isa, uint32_t wtype, const void *W, size_t w
 
 	if (o == NULL || r1 <= r0 || m <= 0)
 		return;
-	if (m == 1 && o->gemv != NULL) { /* generation: all rows in one call, the activation
-					   * side prepared once */
+	/* generation: with a gemv, all rows in one call, the activation side prepared once */
+	if (m == 1 && o->gemv != NULL) {
 		o->gemv(k, w + (size_t)r0 * w_row_bytes, w_row_bytes, x, out + r0, r1 - r0);
 		return;
 	}
 	if (m == 1) { /* generation: stream the weights once */
-		const int step = kern_m1_rows(wtype);
+		const int step =
+		    kern_row_size(wtype, k) <= KERN_SHORT_ROW ? KERN_TILE_R : kern_m1_rows(wtype);
 
 		for (r = r0; r < r1; r += step)
-			o->tile(k, w + (size_t)r * w_row_bytes, w_row_bytes, x, x_row_bytes, out + r,
-				ld_out, (int)(r1 - r < step ? r1 - r : step), 1);
+			o->tile(k, w + (size_t)r * w_row_bytes, w_row_bytes, x, x_row_bytes,
+				out + r, ld_out, (int)(r1 - r < step ? r1 - r : step), 1);
 		return;
 	}
 	/* A batch: a block of KERN_BLOCK_R weight rows stays in L2 while every activation tile

@@ -93,3 +93,13 @@ const void *kv_v_row(const struct infer_ctx *c, uint32_t l, uint32_t kv_head, ui
 
 	return c->v_cache + (size_t)l * c->layer_kv_bytes + ch * c->n_ctx * c->kv_elt;
 }
+
+size_t kv_k_stride(const struct infer_ctx *c)
+{
+	return kv_dim(c) * c->kv_elt;
+}
+
+size_t kv_v_stride(const struct infer_ctx *c)
+{
+	return (size_t)c->n_ctx * c->kv_elt;
+}
