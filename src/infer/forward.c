@@ -204,20 +204,47 @@ void infer_act_init(struct infer_act *a, const float *src, int64_t m, int64_t k,
 	a->row_bytes = 0;
 }
 
+/* Up to three products of the same activation, their rows one after another in one job (one
+ * hand-out and one join instead of three); with swiglu, two products of n rows each (gate, up)
+ * whose index range covers both, each range finishing with silu(gate) * up on its rows. */
 struct mm_job {
-	const struct infer_tensor *w;
+	const struct infer_tensor *w[3];
+	float *out[3];
+	int64_t ld[3];
+	int n_parts, swiglu;
 	const struct infer_act *a;
-	float *out;
-	int64_t ld;
 };
+
+static void mm_part(const struct mm_job *j, int p, int64_t r0, int64_t r1)
+{
+	const struct infer_tensor *w = j->w[p];
+
+	kern_mul_mat(w->type, w->data, w->row_bytes, w->ne0, r0, r1, j->a->buf, j->a->row_bytes,
+		     j->a->m, j->out[p], j->ld[p]);
+}
 
 static void mm_task(void *arg, int64_t r0, int64_t r1, int thread)
 {
 	const struct mm_job *j = arg;
+	int64_t off = 0, i;
+	int p;
 
 	(void)thread;
-	kern_mul_mat(j->w->type, j->w->data, j->w->row_bytes, j->w->ne0, r0, r1, j->a->buf,
-		     j->a->row_bytes, j->a->m, j->out, j->ld);
+	if (j->swiglu) {
+		mm_part(j, 0, r0, r1);
+		mm_part(j, 1, r0, r1);
+		for (i = 0; i < j->a->m; i++)
+			ops_swiglu(j->out[0] + i * j->ld[0] + r0, j->out[1] + i * j->ld[1] + r0,
+				   r1 - r0);
+		return;
+	}
+	for (p = 0; p < j->n_parts; off += j->w[p]->ne1, p++) {
+		const int64_t lo = r0 > off ? r0 : off,
+			      hi = r1 < off + j->w[p]->ne1 ? r1 : off + j->w[p]->ne1;
+
+		if (lo < hi)
+			mm_part(j, p, lo - off, hi - off);
+	}
 }
 
 static void act_task(void *arg, int64_t i0, int64_t i1, int thread)
@@ -231,26 +258,78 @@ static void act_task(void *arg, int64_t i0, int64_t i1, int thread)
 				  a->k);
 }
 
-void infer_matmul(struct infer_ctx *c, const struct infer_tensor *w, struct infer_act *a,
-		  float *out, int64_t ld)
+/* The activation in the vec-dot type of wtype (converted once per type). */
+static void act_prepare(struct infer_ctx *c, uint32_t wtype, struct infer_act *a)
 {
-	uint32_t vdt = kern_vec_dot_type(w->type);
-	struct mm_job j = {w, a, out, ld};
-	int64_t chunk, nt = c->n_threads;
+	const uint32_t vdt = kern_vec_dot_type(wtype);
+	const int64_t nt = c->n_threads;
 
 	if (a->vdt != vdt) {
 		a->vdt = vdt;
 		a->row_bytes = kern_row_size(vdt, a->k);
 		tp_run(c->pool, a->m, (a->m + nt - 1) / nt, act_task, a);
 	}
-	/* About 8 ranges per thread, in multiples of 16 rows. A product too small to outweigh
-	 * handing it to another core (a few microseconds per job on this kind of VM) runs on the
-	 * calling thread alone: a 16-layer model of width 256 ran at half speed on 2 threads. */
-	chunk = (w->ne1 + nt * 8 - 1) / (nt * 8);
+}
+
+/* Runs j over n rows of multiply-adds macs. About 8 ranges per thread, in multiples of 16
+ * rows. A product too small to outweigh handing it to another core (a few microseconds per
+ * job on this kind of VM) runs on the calling thread alone: a 16-layer model of width 256 ran
+ * at half speed on 2 threads. */
+static void mm_run(struct infer_ctx *c, struct mm_job *j, int64_t n, int64_t macs)
+{
+	const int64_t nt = c->n_threads;
+	int64_t chunk = (n + nt * 8 - 1) / (nt * 8);
+
 	chunk = (chunk + 15) & ~(int64_t)15;
-	if (nt == 1 || w->ne1 * w->ne0 * a->m < c->mm_min_parallel)
-		chunk = w->ne1;
-	tp_run(c->pool, w->ne1, chunk, mm_task, &j);
+	if (nt == 1 || macs < c->mm_min_parallel)
+		chunk = n;
+	tp_run(c->pool, n, chunk, mm_task, j);
+}
+
+void infer_matmul(struct infer_ctx *c, const struct infer_tensor *w, struct infer_act *a,
+		  float *out, int64_t ld)
+{
+	struct mm_job j = {{w}, {out}, {ld}, 1, 0, a};
+
+	act_prepare(c, w->type, a);
+	mm_run(c, &j, w->ne1, w->ne1 * w->ne0 * a->m);
+}
+
+void infer_matmul3(struct infer_ctx *c, const struct infer_tensor *w[3], struct infer_act *a,
+		   float *out[3], const int64_t ld[3])
+{
+	struct mm_job j = {
+	    {w[0], w[1], w[2]}, {out[0], out[1], out[2]}, {ld[0], ld[1], ld[2]}, 3, 0, a};
+	const uint32_t vdt = kern_vec_dot_type(w[0]->type);
+	int p;
+
+	for (p = 1; p < 3; p++)
+		if (kern_vec_dot_type(w[p]->type) != vdt) { /* activations differ: one by one */
+			for (p = 0; p < 3; p++)
+				infer_matmul(c, w[p], a, out[p], ld[p]);
+			return;
+		}
+	act_prepare(c, w[0]->type, a);
+	mm_run(c, &j, w[0]->ne1 + w[1]->ne1 + w[2]->ne1,
+	       (w[0]->ne1 + w[1]->ne1 + w[2]->ne1) * w[0]->ne0 * a->m);
+}
+
+void infer_matmul_swiglu(struct infer_ctx *c, const struct infer_tensor *gate,
+			 const struct infer_tensor *up, struct infer_act *a, float *g, float *u,
+			 int64_t ld)
+{
+	struct mm_job j = {{gate, up}, {g, u}, {ld, ld}, 2, 1, a};
+	int64_t i;
+
+	if (kern_vec_dot_type(gate->type) != kern_vec_dot_type(up->type) || gate->ne1 != up->ne1) {
+		infer_matmul(c, gate, a, g, ld);
+		infer_matmul(c, up, a, u, ld);
+		for (i = 0; i < a->m; i++)
+			ops_swiglu(g + i * ld, u + i * ld, gate->ne1);
+		return;
+	}
+	act_prepare(c, gate->type, a);
+	mm_run(c, &j, gate->ne1, 2 * gate->ne1 * gate->ne0 * a->m);
 }
 
 /* ---- the forward pass ---- */
@@ -281,9 +360,13 @@ static void forward_batch(struct infer_ctx *c, const int32_t *tokens, uint32_t m
 		for (i = 0; i < m; i++)
 			ops_rms_norm(c->xn + i * E, c->x + i * E, L->attn_norm, E, hp->rms_eps);
 		infer_act_init(&a, c->xn, m, E, c->xq);
-		infer_matmul(c, &L->wq, &a, c->q, QD);
-		infer_matmul(c, &L->wk, &a, c->k, KD);
-		infer_matmul(c, &L->wv, &a, c->v, KD);
+		{
+			const struct infer_tensor *wqkv[3] = {&L->wq, &L->wk, &L->wv};
+			float *oqkv[3] = {c->q, c->k, c->v};
+			const int64_t lqkv[3] = {QD, KD, KD};
+
+			infer_matmul3(c, wqkv, &a, oqkv, lqkv);
+		}
 		for (i = 0; i < m; i++) {
 			float *q = c->q + i * QD, *k = c->k + i * KD;
 
@@ -330,10 +413,7 @@ static void forward_batch(struct infer_ctx *c, const int32_t *tokens, uint32_t m
 		for (i = 0; i < mo; i++)
 			ops_rms_norm(c->xn + i * E, c->x + i * E, L->ffn_norm, E, hp->rms_eps);
 		infer_act_init(&a, c->xn, mo, E, c->xq);
-		infer_matmul(c, &L->ffn_gate, &a, c->gate, F);
-		infer_matmul(c, &L->ffn_up, &a, c->up, F);
-		for (i = 0; i < mo; i++)
-			ops_swiglu(c->gate + i * F, c->up + i * F, F);
+		infer_matmul_swiglu(c, &L->ffn_gate, &L->ffn_up, &a, c->gate, c->up, F);
 		infer_act_init(&a, c->gate, mo, F, c->xq);
 		infer_matmul(c, &L->ffn_down, &a, c->proj, E);
 		for (i = 0; i < mo; i++)

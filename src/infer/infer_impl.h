@@ -104,6 +104,13 @@ void rope_apply(float *x, uint32_t n_head, uint32_t head_dim, uint32_t n_rot, co
 void infer_act_init(struct infer_act *a, const float *src, int64_t m, int64_t k, void *buf);
 void infer_matmul(struct infer_ctx *c, const struct infer_tensor *w, struct infer_act *a,
 		  float *out, int64_t ld);
+/* Three products of one activation (Q, K, V) as one job. */
+void infer_matmul3(struct infer_ctx *c, const struct infer_tensor *w[3], struct infer_act *a,
+		   float *out[3], const int64_t ld[3]);
+/* g = silu(gate * a) * (up * a) (u gets up * a), the two products and swiglu as one job. */
+void infer_matmul_swiglu(struct infer_ctx *c, const struct infer_tensor *gate,
+			 const struct infer_tensor *up, struct infer_act *a, float *g, float *u,
+			 int64_t ld);
 
 /* kvcache.c */
 int kv_alloc(struct infer_ctx *c, char *err, size_t errlen);
