@@ -181,10 +181,23 @@ static bool listed_by_registry(const char *state, const char *sha)
 	return yes;
 }
 
-static int wait_verdict(const char *state, const char *sha, long secs)
+/* True once a rejected import is in rejected/SHA/: the quarantine saves the verdict just before
+ * it moves the item and then its sidecars there, and the import's own sidecar goes right after
+ * the item. */
+static bool moved_to_rejected(const char *state, const char *sha, const char *name)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/quarantine/rejected/%s/%s.source.json", state, sha, name);
+	return lstat(p, &st) == 0;
+}
+
+static int wait_verdict(const char *state, const char *sha, const char *name, long secs)
 {
 	char rp[PATH_MAX];
 	time_t end = time(NULL) + secs;
+	bool rejected_seen = false;
 
 	snprintf(rp, sizeof(rp), "%s/quarantine/reports/%s.json", state, sha);
 	while (time(NULL) <= end) {
@@ -203,6 +216,13 @@ static int wait_verdict(const char *state, const char *sha, long secs)
 					usleep(50 * 1000);
 					continue;
 				}
+				if (d != NULL && strcmp(d, "rejected") == 0 &&
+				    !moved_to_rejected(state, sha, name)) {
+					rejected_seen = true;
+					json_decref(r);
+					usleep(50 * 1000);
+					continue;
+				}
 				if (d != NULL && strcmp(d, "in_progress") != 0) {
 					printf("%s: %s (%s)\n", sha, d, json_get_string(r, "reason"));
 					int rc = strcmp(d, "promoted") == 0 ? 0 : 2;
@@ -213,6 +233,12 @@ static int wait_verdict(const char *state, const char *sha, long secs)
 			}
 		}
 		usleep(100 * 1000);
+	}
+	if (rejected_seen) {
+		printf("%s: rejected (see %s; the item is not in rejected/ yet: check the "
+		       "quarantine's log)\n",
+		       sha, rp);
+		return 2;
 	}
 	fprintf(stderr, "securectl import: no verdict after %ld s (is secai-quarantine running?)\n",
 		secs);
@@ -228,7 +254,7 @@ int import_main(int argc, char **argv)
 					     {NULL, 0, NULL, 0}};
 	const char *source = NULL, *name = NULL, *path;
 	char inc[PATH_MAX], tmp[PATH_MAX], dst[PATH_MAX], side[PATH_MAX], abspath[PATH_MAX],
-	    hex[65] = "", why[200];
+	    hex[65] = "", why[200], nm[256];
 	struct secai_config cfg;
 	struct progress pg = {0, 0, -1, false};
 	struct sha256 h;
@@ -303,13 +329,10 @@ int import_main(int argc, char **argv)
 	}
 	if (realpath(path, abspath) == NULL)
 		snprintf(abspath, sizeof(abspath), "%s", path);
-	{
-		char nm[256];
-		snprintf(nm, sizeof(nm), "%s", name);
-		snprintf(dst, sizeof(dst), "%s/%s", inc, nm);
-		snprintf(tmp, sizeof(tmp), "%s/.%s.import.%ld", inc, nm, (long)getpid());
-		snprintf(side, sizeof(side), "%s/%s.source.json", inc, nm);
-	}
+	snprintf(nm, sizeof(nm), "%s", name); /* name may point into dst, rewritten next */
+	snprintf(dst, sizeof(dst), "%s/%s", inc, nm);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.import.%ld", inc, nm, (long)getpid());
+	snprintf(side, sizeof(side), "%s/%s.source.json", inc, nm);
 	if (lstat(dst, &st) == 0) {
 		fprintf(stderr, "securectl import: %s already waits in incoming/\n", dst);
 		return 1;
@@ -352,6 +375,6 @@ int import_main(int argc, char **argv)
 	printf("imported %s -> %s%s%s\n", path, dst, hex[0] ? " sha256 " : "", hex);
 	fflush(stdout);
 	if (wait_s >= 0 && hex[0])
-		return wait_verdict(cfg.state_dir, hex, wait_s);
+		return wait_verdict(cfg.state_dir, hex, nm, wait_s);
 	return 0;
 }

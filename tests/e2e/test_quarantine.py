@@ -487,13 +487,8 @@ def test_securectl_import_and_quarantine_commands(q):
                         "https://evil.example/x.safetensors", "--wait", "60"], env=env,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "source_policy" in r.stdout, r.stdout + r.stderr
-    # the verdict is saved just before the item and its sidecars move into rejected/
-    deadline = time.time() + 10
-    while True:
-        side = glob.glob(os.path.join(q.qdir, "rejected", "*", "x.safetensors.source.json"))
-        if side or time.time() > deadline:
-            break
-        time.sleep(0.02)
+    # --wait reports "rejected" only once the item and its sidecar are in rejected/
+    side = glob.glob(os.path.join(q.qdir, "rejected", "*", "x.safetensors.source.json"))
     assert side and json.load(open(side[0]))["url"] == "https://evil.example/x.safetensors"
     r = subprocess.run([SECURECTL_QR, "quarantine", "status", "--json"], env=env,
                        capture_output=True, text=True)
