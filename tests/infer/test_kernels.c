@@ -324,6 +324,50 @@ static void test_quantize_q8_0_bytes(void **state)
 		assert_int_equal(y[2].qs[j], 0);
 }
 
+/* kern_quantize_row's Q8_0 (whichever ISA it runs on) against ggml's reference formula with
+ * libm's roundf: random blocks of many scales, all-zero blocks, and blocks of exact ties. */
+static void test_quantize_q8_0_matches_reference(void **state)
+{
+	enum { NB = 600 };
+	float *x = malloc(NB * 32 * sizeof(float));
+	struct blk_q8_0 *y = malloc(NB * sizeof(*y));
+	int64_t i;
+	int j;
+	(void)state;
+
+	assert_non_null(x);
+	assert_non_null(y);
+	for (i = 0; i < NB; i++) {
+		const float scale = ldexpf(1.0f, (int)(i % 40) - 20);
+
+		for (j = 0; j < 32; j++) {
+			float *v = &x[i * 32 + j];
+
+			if (i % 7 == 3)
+				*v = 0.0f;
+			else if (i % 7 == 5) /* amax 127: d = 1, every k + 0.5 a tie */
+				*v = j == 0 ? 127.0f : (float)(j - 16) + 0.5f;
+			else
+				*v = frand(-1, 1) * scale;
+		}
+	}
+	kern_quantize_row(GGUF_GGML_Q8_0, x, y, NB * 32);
+	for (i = 0; i < NB; i++) {
+		const float *xb = &x[i * 32];
+		float amax = 0.0f, d, id;
+
+		for (j = 0; j < 32; j++)
+			amax = fmaxf(amax, fabsf(xb[j]));
+		d = amax / 127;
+		id = d ? 1.0f / d : 0.0f;
+		assert_int_equal(y[i].d, kern_fp32_to_fp16(d));
+		for (j = 0; j < 32; j++)
+			assert_int_equal(y[i].qs[j], (int8_t)roundf(xb[j] * id));
+	}
+	free(x);
+	free(y);
+}
+
 /* kern_round_away is roundf: every tie k + 0.5 in [-129.5, 130.5] and its neighbours, and a
  * stride through the bit patterns of all floats of magnitude below 2^24, both signs. */
 static void test_round_away_is_roundf(void **state)
@@ -715,6 +759,7 @@ int main(void)
 	    cmocka_unit_test(test_bf16_edges),
 	    cmocka_unit_test(test_quantize_q8_0_bytes),
 	    cmocka_unit_test(test_round_away_is_roundf),
+	    cmocka_unit_test(test_quantize_q8_0_matches_reference),
 	    cmocka_unit_test(test_quantize_q8_1_bytes),
 	    cmocka_unit_test(test_quantize_q8_K_bytes),
 	    cmocka_unit_test(test_quantize_float_types),
