@@ -39,20 +39,26 @@ for k in sys.argv[1].split("."): d=d[k]
 print(d)' "$1"
 }
 
-# best of REPS for a timing field of `securectl run --json ARGS`; peak RSS to $TMP/rss.txt
-best() {
+# one timing field of one `securectl run --json ARGS` (0 if it failed); peak RSS to $TMP/rss.txt
+run_once() {
 	field=$1
 	shift
+	if "$CTL" run "$@" >"$TMP/out.json" 2>"$TMP/err.txt"; then
+		json "timings.$field" <"$TMP/out.json"
+		json timings.peak_rss_kb <"$TMP/out.json" >>"$TMP/rss.txt"
+	else
+		echo "  securectl run failed: $(head -c 300 "$TMP/err.txt")" >&2
+		echo 0
+	fi
+}
+
+# best of REPS for a timing field of `securectl run --json ARGS`
+best() {
 	b=0
 	i=0
 	while [ "$i" -lt "$REPS" ]; do
-		if "$CTL" run "$@" >"$TMP/out.json" 2>"$TMP/err.txt"; then
-			v=$(json "timings.$field" <"$TMP/out.json")
-			json timings.peak_rss_kb <"$TMP/out.json" >>"$TMP/rss.txt"
-			b=$(echo "$v $b" | awk '{ m = $2; if ($1 > $2) m = $1; print m }')
-		else
-			echo "  securectl run failed: $(head -c 300 "$TMP/err.txt")" >&2
-		fi
+		v=$(run_once "$@")
+		b=$(echo "$v $b" | awk '{ m = $2; if ($1 > $2) m = $1; print m }')
 		i=$((i + 1))
 	done
 	printf '%.2f' "$b"
@@ -97,14 +103,8 @@ for q in $TYPES; do
 		tg=0 ceil=0 frac=-1 sfrac=-1 stg=0 sceil=0 i=0
 		while [ "$i" -lt "$REPS" ]; do
 			bw1=$(read_gbs "$t")
-			if "$CTL" run "$M" --json --greedy --threads "$t" --ctx 512 --max-tokens 65 \
-				--ignore-eos "a" >"$TMP/out.json" 2>"$TMP/err.txt"; then
-				v=$(json timings.predicted_per_second <"$TMP/out.json")
-				json timings.peak_rss_kb <"$TMP/out.json" >>"$TMP/rss.txt"
-			else
-				echo "  securectl run failed: $(head -c 300 "$TMP/err.txt")" >&2
-				v=0
-			fi
+			v=$(run_once predicted_per_second "$M" --json --greedy --threads "$t" \
+				--ctx 512 --max-tokens 65 --ignore-eos "a")
 			bw2=$(read_gbs "$t")
 			eval "all=\$BWS_$t"
 			eval "BWS_$t=\"\$all \$bw1 \$bw2\""

@@ -271,8 +271,8 @@ static void act_prepare(struct infer_ctx *c, uint32_t wtype, struct infer_act *a
 	}
 }
 
-/* Runs j over n rows of multiply-adds macs. About 8 ranges per thread, in multiples of 16
- * rows. A product too small to outweigh handing it to another core (a few microseconds per
+/* Runs j over n rows (macs multiply-adds in all): about 8 ranges per thread, in multiples of
+ * 16 rows. A product too small to outweigh handing it to another core (a few microseconds per
  * job on this kind of VM) runs on the calling thread alone: a 16-layer model of width 256 ran
  * at half speed on 2 threads. */
 static void mm_run(struct infer_ctx *c, struct mm_job *j, int64_t n, int64_t macs)
@@ -321,7 +321,7 @@ void infer_matmul_swiglu(struct infer_ctx *c, const struct infer_tensor *gate,
 	struct mm_job j = {{gate, up}, {g, u}, {ld, ld}, 2, 1, a};
 	int64_t i;
 
-	if (kern_vec_dot_type(gate->type) != kern_vec_dot_type(up->type) || gate->ne1 != up->ne1) {
+	if (kern_vec_dot_type(gate->type) != kern_vec_dot_type(up->type)) {
 		infer_matmul(c, gate, a, g, ld);
 		infer_matmul(c, up, a, u, ld);
 		for (i = 0; i < a->m; i++)

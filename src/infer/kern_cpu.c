@@ -228,8 +228,3 @@ kern_vec_dot_fn kern_vec_dot_isa(uint32_t wtype, enum kern_isa isa)
 
 	return o ? o->dot : NULL;
 }
-
-kern_vec_dot_fn kern_vec_dot(uint32_t wtype)
-{
-	return kern_vec_dot_isa(wtype, kern_active_isa());
-}

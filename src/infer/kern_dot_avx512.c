@@ -54,7 +54,7 @@ F5 __m512 a5_fload_full(enum a5_fkind kind, const void *p, int64_t i)
 {
 	switch (kind) {
 	case a5_FK_F32:
-		return _mm512_maskz_loadu_ps((__mmask16)0xffff, (const float *)p + i);
+		return a5_fload(kind, p, i, (__mmask16)0xffff);
 	case a5_FK_F16:
 		return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)p + i)));
 	default:
@@ -146,8 +146,20 @@ V5 __m512i a5_load2x32(const void *a, const void *b)
 				  _mm256_loadu_si256((const __m256i *)b), 1);
 }
 
-/* The unsigned nibbles of two Q4 blocks' qs (16 bytes each): [a lo, a hi, b lo, b hi]: each
- * block's 16 bytes broadcast to both 128-bit halves of its 256, the upper halves shifted by 4. */
+/* The 32 unsigned quants of a Q4 block in element order: its 16 bytes in both halves, the
+ * upper half shifted right by 4, then the low nibbles. */
+V5 __m256i a5_nib1(const uint8_t *qs)
+{
+	const __m256i t = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+
+	return _mm256_and_si256(_mm256_srlv_epi16(t, _mm256_set_epi64x(0x0004000400040004LL,
+									 0x0004000400040004LL, 0, 0)),
+				_mm256_set1_epi8(0x0F));
+}
+
+/* The unsigned nibbles of two Q4 blocks' qs (16 bytes each): [a lo, a hi, b lo, b hi], as
+ * a5_nib1 does for one block but with one 512-bit shift and mask for both (two 256-bit ones
+ * measured 5-10% slower on Q5_0 m = 128). */
 V5 __m512i a5_nib2(const uint8_t *a, const uint8_t *b)
 {
 	const __m256i la = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)a));
@@ -316,17 +328,6 @@ V5 void a5_q8_0_row1(int64_t k, const void *w, size_t wrb, const void *x, float 
  * operations, the same tree — the same bits. One Zen 4 core, m = 1: 11.0 -> 15.5-16 GB/s from
  * RAM, 17.5 from cache.
  */
-
-/* The 32 unsigned quants of a Q4 block in element order: its 16 bytes in both halves, the
- * upper half shifted right by 4, then the low nibbles. */
-V5 __m256i a5_nib1(const uint8_t *qs)
-{
-	const __m256i t = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
-
-	return _mm256_and_si256(_mm256_srlv_epi16(t, _mm256_set_epi64x(0x0004000400040004LL,
-									 0x0004000400040004LL, 0, 0)),
-				_mm256_set1_epi8(0x0F));
-}
 
 /* acc + (d_w * d_x) * (q_w . x_q - 8 sum(x_q)) in 8 lanes of 4 elements */
 V5 __m256 a5_q4_0_step(const struct blk_q4_0 *wb, __m256i xq, __m256i xn, float dx, __m256 acc)

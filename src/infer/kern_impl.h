@@ -6,7 +6,7 @@
  * interface. Never: included outside src/infer/kern_*.c and tests/infer/test_kernels.c.
  *
  * A "tile" computes out[c * ld + r] = dot(W row r, X row c) for r < nr, c < nc (nr, nc in 1..4).
- * Every dot product, the single one of kern_vec_dot included, goes through the tile of its ISA,
+ * Every dot product, the single one of kern_vec_dot_isa included, goes through the tile of its ISA,
  * and each element of a tile is computed with the same sequence of operations whatever nr and
  * nc are: that is what makes batch and single-token results identical bit for bit.
  */

@@ -51,9 +51,8 @@ void kern_dequantize_row(uint32_t type, const void *x, float *y, int64_t n);
 
 /* *s = dot(w, x) over n elements: w one row of wtype, x one row of kern_vec_dot_type(wtype). */
 typedef void (*kern_vec_dot_fn)(int64_t n, float *s, const void *w, const void *x);
-/* The dispatched version, and a given ISA's version (NULL when not built or not supported by
- * the CPU) so tests can compare every ISA with the portable one. */
-kern_vec_dot_fn kern_vec_dot(uint32_t wtype);
+/* A given ISA's version (NULL when not built or not supported by the CPU), so tests can
+ * compare every ISA with the portable one; products go through kern_mul_mat. */
 kern_vec_dot_fn kern_vec_dot_isa(uint32_t wtype, enum kern_isa isa);
 
 /*

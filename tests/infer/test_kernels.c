@@ -697,38 +697,45 @@ static void mul_mat_bits(enum kern_isa isa, uint32_t t, int64_t k)
 	free(xf);
 }
 
-static void test_mul_mat_bit_identical(void **state)
+/* mul_mat_bits for every ISA this CPU has and every weight type, at k = k_of(type). */
+static void mul_mat_bits_all(int64_t (*k_of)(uint32_t t))
 {
 	enum kern_isa isa;
 	size_t ti;
-	(void)state;
 
 	for (isa = 0; isa < KERN_ISA_COUNT; isa++) {
 		if (!kern_cpu_has(isa))
 			continue;
 		for (ti = 0; ti < N_WTYPES; ti++)
-			mul_mat_bits(isa, weight_types[ti], test_k(weight_types[ti], 1));
+			mul_mat_bits(isa, weight_types[ti], k_of(weight_types[ti]));
 	}
 }
 
+static int64_t k_short(uint32_t t)
+{
+	return test_k(t, 1);
+}
+
 /* Rows longer than a kernel prepares the activation for at once (the AVX-512 Q4_0 gemv: 1024
- * blocks), with an odd block count: the same bits as the tiles. */
+ * blocks), with an odd block count. */
+static int64_t k_long(uint32_t t)
+{
+	const int64_t bs = gguf_type_info(t)->block_size;
+
+	return bs == 1 ? 32803 : bs == 32 ? 32 * 2051 : 256 * 129;
+}
+
+static void test_mul_mat_bit_identical(void **state)
+{
+	(void)state;
+	mul_mat_bits_all(k_short);
+}
+
+/* Long rows: the same bits as the tiles. */
 static void test_mul_mat_long_rows(void **state)
 {
-	enum kern_isa isa;
-	size_t ti;
 	(void)state;
-
-	for (isa = 0; isa < KERN_ISA_COUNT; isa++) {
-		if (!kern_cpu_has(isa))
-			continue;
-		for (ti = 0; ti < N_WTYPES; ti++) {
-			const uint32_t t = weight_types[ti];
-			const int64_t bs = gguf_type_info(t)->block_size;
-
-			mul_mat_bits(isa, t, bs == 1 ? 32803 : bs == 32 ? 32 * 2051 : 256 * 129);
-		}
-	}
+	mul_mat_bits_all(k_long);
 }
 
 static void test_types_and_dispatch(void **state)
@@ -742,11 +749,11 @@ static void test_types_and_dispatch(void **state)
 	assert_int_equal(kern_row_size(GGUF_GGML_Q8_K, 512), 584);
 	assert_int_equal(kern_row_size(GGUF_GGML_F16, 3), 6);
 	assert_false(kern_type_supported(GGUF_GGML_IQ2_XXS));
-	assert_null(kern_vec_dot(GGUF_GGML_Q2_K));
+	assert_null(kern_vec_dot_isa(GGUF_GGML_Q2_K, kern_active_isa()));
 	assert_true(kern_cpu_has(KERN_ISA_PORTABLE));
 	assert_true(kern_cpu_has(kern_active_isa()));
 	assert_string_equal(kern_isa_name(KERN_ISA_AVX512_VNNI), "avx512_vnni");
-	assert_non_null(kern_vec_dot(GGUF_GGML_Q4_K));
+	assert_non_null(kern_vec_dot_isa(GGUF_GGML_Q4_K, kern_active_isa()));
 	printf("active ISA: %s\n", kern_isa_name(kern_active_isa()));
 }
 
