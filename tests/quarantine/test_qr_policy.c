@@ -112,6 +112,19 @@ static void test_lock(void **state)
 	qr_lock_free(&l2);
 	unlink(path);
 	assert_int_equal(qr_lock_add_and_write(&l, "x/y", h1, path), -1);
+	assert_int_equal(qr_lock_add_and_write(&l, "bad\xc9.gguf", h1, path), -1); /* not UTF-8 */
+	qr_lock_free(&l);
+	/* non-ASCII names (one found by fuzz_qr_policy: "a\xc9\x98guf" came back as
+	 * "a\xc3\x89\xc2\x98guf"), a tab and a C1 control, format and load back unchanged */
+	snprintf(y, sizeof(y), "models:\n  - name: \"a\xc9\x98guf \\t \\x80 \xe2\x82\xac\"\n"
+			       "    sha256: %s\n", h1);
+	assert_int_equal(qr_lock_load_buffer("l", y, strlen(y), &l, err, sizeof(err)), 0);
+	assert_string_equal(l.pins[0].name, "a\xc9\x98guf \t \xc2\x80 \xe2\x82\xac");
+	assert_int_equal(qr_lock_format(&l, &text, &len), 0);
+	assert_int_equal(qr_lock_load_buffer("again", text, len, &l2, err, sizeof(err)), 0);
+	assert_string_equal(l2.pins[0].name, l.pins[0].name);
+	free(text);
+	qr_lock_free(&l2);
 	qr_lock_free(&l);
 	/* bad hashes, unknown keys, missing names */
 	assert_int_equal(qr_lock_load_buffer("l", "models:\n  - {name: a, sha256: ABC}\n", 34, &l,

@@ -19,6 +19,7 @@
 #include "json.h"
 #include "policy/pol_impl.h"
 #include "sha256.h"
+#include "tokenizer/unicode.h"
 
 static const char *const stage_reasons[QR_NSTAGES + 1] = {
     NULL, "source_policy", "format_gate", "hash_mismatch", "provenance", "static_scan",
@@ -456,17 +457,42 @@ const struct qr_pin *qr_lock_blocked(const struct qr_lock *l, const char *sha256
 }
 
 /* A YAML double-quoted scalar: printable ASCII kept, the rest as \xNN / \" / \\. */
+/* s as a YAML double-quoted scalar that loads back to the same bytes. s must be UTF-8 (names
+ * in a lock came from YAML or were checked by qr_lock_add_and_write): characters YAML may hold
+ * are written as they are, the rest as escapes of their code point (\xNN and \uNNNN name code
+ * points, not bytes, so a byte >= 0x80 is never written as \xNN). */
 static int yq(struct buf *b, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+
 	if (buf_append_char(b, '"') != 0)
 		return -1;
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		int rc = c == '"' || c == '\\' ? buf_printf(b, "\\%c", c)
-			 : c < 0x20 || c >= 0x7f ? buf_printf(b, "\\x%02x", c)
-						 : buf_append_char(b, (char)c);
+	while (n > 0) {
+		const int k = unicode_utf8_seq(p, n);
+		uint32_t cp;
+		int rc;
+
+		if (k <= 0)
+			return -1; /* not UTF-8: no YAML text holds these bytes */
+		cp = k == 1   ? p[0]
+		     : k == 2 ? (uint32_t)(p[0] & 0x1F) << 6 | (p[1] & 0x3F)
+		     : k == 3 ? (uint32_t)(p[0] & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 |
+				    (p[2] & 0x3F)
+			      : 0x10000;
+		if (cp == '"' || cp == '\\')
+			rc = buf_printf(b, "\\%c", (char)cp);
+		else if (cp < 0x20 || cp == 0x7F)
+			rc = buf_printf(b, "\\x%02x", (unsigned)cp);
+		else if ((cp >= 0x80 && cp <= 0x9F && cp != 0x85) || cp == 0xFEFF || cp == 0xFFFE ||
+			 cp == 0xFFFF) /* not printable in YAML */
+			rc = buf_printf(b, "\\u%04x", (unsigned)cp);
+		else
+			rc = buf_append(b, p, (size_t)k);
 		if (rc != 0)
 			return -1;
+		p += k;
+		n -= (size_t)k;
 	}
 	return buf_append_char(b, '"');
 }
@@ -504,6 +530,22 @@ int qr_lock_format(const struct qr_lock *l, char **out, size_t *len)
 	return 0;
 }
 
+static bool is_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+
+	while (n > 0) {
+		const int k = unicode_utf8_seq(p, n);
+
+		if (k <= 0)
+			return false;
+		p += k;
+		n -= (size_t)k;
+	}
+	return true;
+}
+
 int qr_lock_add_and_write(struct qr_lock *l, const char *name, const char *sha256,
 			  const char *path)
 {
@@ -513,7 +555,7 @@ int qr_lock_add_and_write(struct qr_lock *l, const char *name, const char *sha25
 	int rc;
 
 	if (strlen(name) == 0 || strlen(name) >= QR_NAME_MAX || strchr(name, '/') ||
-	    !is_sha256_hex(sha256)) {
+	    !is_utf8(name) || !is_sha256_hex(sha256)) {
 		errno = EINVAL;
 		return -1;
 	}
