@@ -21,6 +21,7 @@
 #include "infer/kern_dot_portable.c"
 #include "infer/kern_matmul.c"
 #include "infer/kern_quant.c"
+#include "infer/kern_quant_avx512.c"
 
 static double now(void)
 {

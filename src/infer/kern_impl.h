@@ -196,6 +196,9 @@ struct kern_ops {
 void kern_ops_portable(struct kern_ops tab[GGUF_GGML_TYPE_COUNT]);
 void kern_ops_avx2(struct kern_ops tab[GGUF_GGML_TYPE_COUNT]);
 void kern_ops_avx512(struct kern_ops tab[GGUF_GGML_TYPE_COUNT], int vnni);
+/* kern_quantize_row with AVX-512 (kern_quant_avx512.c) for F16, Q8_0 and Q8_K: 1 when done,
+ * 0 for the types it leaves to the portable code. */
+int kern_quantize_row_avx512(uint32_t type, const float *x, void *y, int64_t n);
 
 /* The kernels used for (type, isa); NULL members when unsupported. */
 const struct kern_ops *kern_ops_get(uint32_t wtype, enum kern_isa isa);

@@ -104,10 +104,12 @@ static void quantize_q8_K(const float *x, struct blk_q8_K *y, int64_t n)
 	}
 }
 
-void kern_quantize_row(uint32_t type, const float *x, void *y, int64_t n)
+void kern_quantize_row_isa(enum kern_isa isa, uint32_t type, const float *x, void *y, int64_t n)
 {
 	int64_t i;
 
+	if (isa >= KERN_ISA_AVX512 && kern_quantize_row_avx512(type, x, y, n))
+		return;
 	switch (type) {
 	case GGUF_GGML_F32:
 		memcpy(y, x, (size_t)n * sizeof(float));
@@ -132,6 +134,11 @@ void kern_quantize_row(uint32_t type, const float *x, void *y, int64_t n)
 	default:
 		break;
 	}
+}
+
+void kern_quantize_row(uint32_t type, const float *x, void *y, int64_t n)
+{
+	kern_quantize_row_isa(kern_active_isa(), type, x, y, n);
 }
 
 /* ---- dequantization --------------------------------------------------------------------- */

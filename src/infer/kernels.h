@@ -46,6 +46,8 @@ size_t kern_row_size(uint32_t type, int64_t n);
 /* Converts n floats to type t (F32 copy, F16, BF16, Q8_0, Q8_1, Q8_K), exactly as ggml's
  * quantize_row_*; for activations. */
 void kern_quantize_row(uint32_t type, const float *x, void *y, int64_t n);
+/* The same with the conversions of one ISA (same bytes for finite x; for tests and benches). */
+void kern_quantize_row_isa(enum kern_isa isa, uint32_t type, const float *x, void *y, int64_t n);
 /* Converts one row of any supported weight type (and Q8_0) back to floats (get_rows, tests). */
 void kern_dequantize_row(uint32_t type, const void *x, float *y, int64_t n);
 

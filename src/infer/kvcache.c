@@ -71,10 +71,15 @@ void kv_store(struct infer_ctx *c, uint32_t l, uint32_t pos0, uint32_t m, const 
 			for (j = 0; j < dim; j++)
 				vt[j * c->n_ctx + pos] = vr[j];
 		} else {
-			uint16_t *vt = (uint16_t *)(void *)vc;
+			uint16_t *vt = (uint16_t *)(void *)vc, h[256];
+			size_t j0, n;
 
-			for (j = 0; j < dim; j++)
-				vt[j * c->n_ctx + pos] = kern_fp32_to_fp16(vr[j]);
+			for (j0 = 0; j0 < dim; j0 += n) { /* converted as a row, then transposed */
+				n = dim - j0 < 256 ? dim - j0 : 256;
+				kern_quantize_row(GGUF_GGML_F16, vr + j0, h, (int64_t)n);
+				for (j = 0; j < n; j++)
+					vt[(j0 + j) * c->n_ctx + pos] = h[j];
+			}
 		}
 	}
 }

@@ -368,6 +368,82 @@ static void test_quantize_q8_0_matches_reference(void **state)
 	free(y);
 }
 
+/* Every ISA's activation conversions give the portable bytes: random rows of many scales,
+ * all-zero blocks, blocks of exact ties, blocks holding both +amax and -amax (Q8_K takes the
+ * first one's sign), and for F16 every special value (NaN payloads, infinities, overflow,
+ * subnormals, -0) and every tail length. */
+static void test_quantize_isa_vs_portable(void **state)
+{
+	static const uint32_t types[] = {GGUF_GGML_F32,	 GGUF_GGML_F16,	 GGUF_GGML_BF16,
+					 GGUF_GGML_Q8_0, GGUF_GGML_Q8_1, GGUF_GGML_Q8_K};
+	static const uint32_t specials[] = {0x7fc00000u, 0xffc00001u, 0x7f800001u, 0x7f800000u,
+					    0xff800000u, 0x477fe000u, 0x477ff000u, 0x47800000u,
+					    0x00000001u, 0x33800000u, 0x387fc000u, 0x80000000u,
+					    0x7fa00000u, 0xffbfe000u, 0x7fc02000u};
+	enum { N = 4096 };
+	float *x = malloc(N * sizeof(float));
+	unsigned char *yp = malloc(2 * N * sizeof(float)), *yi = malloc(2 * N * sizeof(float));
+	size_t t;
+	int isa, i, n;
+	(void)state;
+
+	assert_non_null(x);
+	assert_non_null(yp);
+	assert_non_null(yi);
+	for (isa = KERN_ISA_AVX2; isa < KERN_ISA_COUNT; isa++) {
+		if (!kern_cpu_has((enum kern_isa)isa))
+			continue;
+		for (t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+			const int64_t bs = types[t] == GGUF_GGML_Q8_K	? 256
+					   : types[t] == GGUF_GGML_Q8_0 ? 32
+					   : types[t] == GGUF_GGML_Q8_1 ? 32
+									: 1;
+
+			for (i = 0; i < N; i++) {
+				const int blk = (int)(i / 32), j = i % 32;
+				const float scale = ldexpf(1.0f, blk % 40 - 20);
+
+				if (blk % 7 == 3)
+					x[i] = 0.0f;
+				else if (blk % 7 == 5)
+					x[i] = j == 0 ? 127.0f : (float)(j - 16) + 0.5f;
+				else if (blk % 7 == 6)
+					x[i] = j == 9 ? -2.0f * scale : j == 20 ? 2.0f * scale
+										 : frand(-1, 1) * scale;
+				else
+					x[i] = frand(-1, 1) * scale;
+			}
+			for (n = (int)bs; n <= N; n += n < 64 * bs ? (int)bs : 1000 * (int)bs) {
+				const size_t rb = kern_row_size(types[t], n);
+
+				memset(yp, 0xa5, rb + 16);
+				memset(yi, 0xa5, rb + 16);
+				kern_quantize_row_isa(KERN_ISA_PORTABLE, types[t], x, yp, n);
+				kern_quantize_row_isa((enum kern_isa)isa, types[t], x, yi, n);
+				if (memcmp(yp, yi, rb + 16) != 0)
+					fail_msg("%s type %u n %d differs from portable",
+						 kern_isa_name((enum kern_isa)isa), types[t], n);
+			}
+		}
+		/* F16 special values, at every position of a 16-lane vector and its tail */
+		for (i = 0; i < 64; i++)
+			x[i] = u2f(specials[(size_t)i % (sizeof(specials) / sizeof(specials[0]))] ^
+				   (i & 16 ? 0x80000000u : 0));
+		for (n = 1; n <= 64; n++) {
+			memset(yp, 0xa5, 2 * 64 + 16);
+			memset(yi, 0xa5, 2 * 64 + 16);
+			kern_quantize_row_isa(KERN_ISA_PORTABLE, GGUF_GGML_F16, x, yp, n);
+			kern_quantize_row_isa((enum kern_isa)isa, GGUF_GGML_F16, x, yi, n);
+			if (memcmp(yp, yi, 2 * 64 + 16) != 0)
+				fail_msg("%s F16 specials n %d differ from portable",
+					 kern_isa_name((enum kern_isa)isa), n);
+		}
+	}
+	free(x);
+	free(yp);
+	free(yi);
+}
+
 /* kern_round_away is roundf: every tie k + 0.5 in [-129.5, 130.5] and its neighbours, and a
  * stride through the bit patterns of all floats of magnitude below 2^24, both signs. */
 static void test_round_away_is_roundf(void **state)
@@ -767,6 +843,7 @@ int main(void)
 	    cmocka_unit_test(test_quantize_q8_0_bytes),
 	    cmocka_unit_test(test_round_away_is_roundf),
 	    cmocka_unit_test(test_quantize_q8_0_matches_reference),
+	    cmocka_unit_test(test_quantize_isa_vs_portable),
 	    cmocka_unit_test(test_quantize_q8_1_bytes),
 	    cmocka_unit_test(test_quantize_q8_K_bytes),
 	    cmocka_unit_test(test_quantize_float_types),
