@@ -6,7 +6,7 @@
  * The Makefile links benches with libsecai.a only, so the kernels are compiled into this
  * program here (their static names are unique across the kern_*.c files for this reason).
  * Never: fails (prints figures and exits 0); writes files.
- * Env: BENCH_KERN_MB (weights for m = 1, default 256), BENCH_KERN_TYPES ("Q4_0,Q8_0,..."),
+ * Env: BENCH_KERN_MB (weights for m = 1, default 256; 0.5 stays in L2), BENCH_KERN_TYPES ("Q4_0,Q8_0,..."),
  * BENCH_KERN_QUICK=1 (smaller sizes).
  */
 #include <immintrin.h>
@@ -229,7 +229,7 @@ int main(void)
 	    GGUF_GGML_Q5_0, GGUF_GGML_Q4_1, GGUF_GGML_F16,  GGUF_GGML_BF16, GGUF_GGML_F32};
 	const char *mb = getenv("BENCH_KERN_MB"), *sel = getenv("BENCH_KERN_TYPES");
 	const int quick = getenv("BENCH_KERN_QUICK") != NULL;
-	size_t tg = (size_t)(mb ? atoi(mb) : quick ? 64 : 256) << 20, i;
+	size_t tg = (size_t)((mb ? atof(mb) : quick ? 64 : 256) * (1 << 20)), i;
 	double bw;
 
 	printf("kernels: active ISA %s; one thread; k = 2048\n", kern_isa_name(kern_active_isa()));
