@@ -76,6 +76,7 @@ read_gbs() {
 
 # "a a ... a" (127 words) -> <s> + 127 tokens of the synthetic vocabulary = 128 prompt tokens
 PROMPT=$(awk 'BEGIN { printf "a"; for (i = 1; i < 127; i++) printf " a"; }')
+DETAIL=
 
 printf '\n%-6s %8s %9s %8s %9s %9s %9s %12s %16s %10s\n' quant "file MB" "wt MB/tok" \
 	"pp t=1" "pp t=2" "tg t=1" "tg t=2" "ceil t=1/2" "tg % ceil t=1/2" "peak RSS"
@@ -101,6 +102,8 @@ for q in $TYPES; do
 		# 15% and its fraction is at most 100% (above that, a burst came between the
 		# readings); the best steady rep is reported, else the best rep marked '?'.
 		tg=0 ceil=0 frac=-1 sfrac=-1 stg=0 sceil=0 i=0
+		DETAIL="$DETAIL
+  $q t=$t:"
 		while [ "$i" -lt "$REPS" ]; do
 			bw1=$(read_gbs "$t")
 			v=$(run_once predicted_per_second "$M" --json --greedy --threads "$t" \
@@ -113,6 +116,8 @@ for q in $TYPES; do
 				c = ($4 > 0) ? bw * 1e9 / $4 : 0; f = (c > 0) ? 100 * $1 / c : 0
 				st = (lo > 0 && bw / lo <= 1.15 && f <= 100) ? 1 : 0
 				printf "%.2f %.1f %.1f %d", $1, c, f, st }')
+			st=; [ "$4" = 1 ] || st=?
+			DETAIL="$DETAIL $1 ($3%$st)"
 			if [ "$4" = 1 ] && awk "BEGIN { exit !($3 > $sfrac) }"; then
 				sfrac=$3 stg=$1 sceil=$2
 			fi
@@ -138,6 +143,7 @@ for t in $THREADS; do
 	eval "all=\$BWS_$t"
 	echo "memory read bandwidth, $t thread(s), measured beside each tg (1 GiB array, best of 5):$all GB/s"
 done
+echo "every tg rep, tokens/s (% of its ceiling; ? = its two readings disagreed):$DETAIL"
 echo "(pp = prompt tokens/s over 128 tokens, tg = generation tokens/s over 64 steps; ceiling ="
 echo " read bandwidth measured right before and after that tg rep (the better) / weight bytes per"
 echo " token; the best rep whose readings agree within 15% and stay <= 100%, else the best rep"
