@@ -147,10 +147,12 @@ int infer_ctx_new(struct infer_model *m, const struct infer_ctx_params *p, struc
 	    c->k == NULL || c->v == NULL || c->gate == NULL || c->up == NULL || c->xq == NULL ||
 	    c->rope == NULL || c->scr == NULL)
 		goto nomem;
-	for (i = 0; i < c->n_threads; i++) {
-		c->scr[i].scores = calloc(c->n_ctx, sizeof(float));
-		c->scr[i].probs = calloc(c->n_ctx, c->kv_elt);
-		c->scr[i].q = calloc(hp->head_dim, sizeof(float));
+	for (i = 0; i < c->n_threads; i++) { /* attention: the query heads of one KV head */
+		const size_t g = hp->n_head / hp->n_head_kv;
+
+		c->scr[i].scores = calloc(g * c->n_ctx, sizeof(float));
+		c->scr[i].probs = calloc(g * c->n_ctx, c->kv_elt);
+		c->scr[i].q = calloc(g * hp->head_dim, sizeof(float));
 		if (c->scr[i].scores == NULL || c->scr[i].probs == NULL || c->scr[i].q == NULL)
 			goto nomem;
 	}

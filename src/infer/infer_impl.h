@@ -44,9 +44,9 @@ struct infer_model {
 
 /* Per-thread attention scratch. */
 struct infer_scratch {
-	float *scores; /* [n_ctx] */
-	void *probs;   /* [n_ctx] in the KV type */
-	void *q;       /* [head_dim] in the KV type */
+	float *scores; /* [g][n_ctx], g = n_head / n_head_kv */
+	void *probs;   /* [g][n_ctx] in the KV type */
+	void *q;       /* [g][head_dim] in the KV type */
 };
 
 struct infer_ctx {

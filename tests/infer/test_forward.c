@@ -831,6 +831,42 @@ static void test_threads(void **state)
 	(void)V;
 }
 
+/* Attention takes the query heads of one KV head together, split in parts when there are fewer
+ * (row, KV head) tasks than threads: token by token on a multi-query model (4 heads, 1 KV head)
+ * every thread count, and the batch, give the same bits for the last position. */
+static void test_threads_grouped_heads(void **state)
+{
+	const uint32_t n = 12;
+	float ref[48], got[48];
+	struct tm_cfg cfg = cfg_llama;
+	struct tm t;
+	struct infer_model *m;
+	char err[256];
+	uint32_t i;
+	int th;
+
+	(void)state;
+	cfg.n_head_kv = 1;
+	tm_build(&t, &cfg, 77);
+	m = tm_load(&t);
+	{
+		struct infer_ctx *c = tm_ctx(m, INFER_KV_F16, 1, 32, 0);
+
+		assert_int_equal(infer_forward(c, prompt, n, ref, err, sizeof(err)), 0);
+		infer_ctx_free(c);
+	}
+	for (th = 1; th <= 4; th++) {
+		struct infer_ctx *c = tm_ctx(m, INFER_KV_F16, th, 32, 0);
+
+		for (i = 0; i < n; i++)
+			assert_int_equal(infer_forward(c, prompt + i, 1, got, err, sizeof(err)), 0);
+		assert_memory_equal(ref, got, sizeof(ref));
+		infer_ctx_free(c);
+	}
+	infer_model_free(m);
+	tm_free(&t);
+}
+
 /* ---- errors ------------------------------------------------------------------------------- */
 
 static void test_context_full(void **state)
@@ -929,7 +965,7 @@ int main(void)
 	    cmocka_unit_test(test_rope),       cmocka_unit_test(test_attention),
 	    cmocka_unit_test(test_arch_llama), cmocka_unit_test(test_arch_qwen2),
 	    cmocka_unit_test(test_arch_qwen3), cmocka_unit_test(test_batch_vs_single),
-	    cmocka_unit_test(test_threads),    cmocka_unit_test(test_context_full),
+	    cmocka_unit_test(test_threads),    cmocka_unit_test(test_threads_grouped_heads),    cmocka_unit_test(test_context_full),
 	    cmocka_unit_test(test_refuse),
 	};
 
