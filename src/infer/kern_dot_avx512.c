@@ -329,25 +329,26 @@ V5 void a5_q8_0_row1(int64_t k, const void *w, size_t wrb, const void *x, float 
  * RAM, 17.5 from cache.
  */
 
-/* acc + (d_w * d_x) * (q_w . x_q - 8 sum(x_q)) in 8 lanes of 4 elements */
-V5 __m256 a5_q4_0_step(const struct blk_q4_0 *wb, __m256i xq, __m256i xn, float dx, __m256 acc)
+/* acc + prod * (q_w . x_q - 8 sum(x_q)) in 8 lanes of 4 elements, prod = d_w * d_x */
+V5 __m256 a5_q4_0_step(const struct blk_q4_0 *wb, __m256i xq, __m256i xn, const float *prod,
+		       __m256 acc)
 {
-	const __m256 prod =
-	    _mm256_mul_ps(_mm256_cvtph_ps(_mm_set1_epi16((short)wb->d)), _mm256_set1_ps(dx));
 	const __m256i s = _mm256_dpbusd_epi32(xn, a5_nib1(wb->qs), xq);
 
-	return _mm256_fmadd_ps(prod, _mm256_cvtepi32_ps(s), acc);
+	return _mm256_fmadd_ps(_mm256_broadcast_ss(prod), _mm256_cvtepi32_ps(s), acc);
 }
 
 /* Activation blocks prepared at a time (k <= 32768 in one go): quants copied to aligned memory
  * (half of the 34-byte blocks' quants straddle a cache line), -8 * their sum, the scale. */
 #define A5_XCHUNK 1024
-/* How far ahead (bytes) the weight stream is prefetched: +5% over the hardware alone. */
-#define A5_PF_BYTES 1024
+/* How far ahead (bytes) the weight stream is prefetched. One Zen 4 core streaming a Q4_0
+ * matrix from RAM: 16.5 GB/s at 1 KiB, 18.4 at 4 KiB, 17 at 8 KiB (bench of the loop alone);
+ * with two threads the stream is bandwidth-bound either way. */
+#define A5_PF_BYTES 4096
 
 struct a5_xprep {
 	__m256i q[A5_XCHUNK], n[A5_XCHUNK];
-	float d[A5_XCHUNK];
+	float d[A5_XCHUNK] __attribute__((aligned(32)));
 };
 
 V5 void a5_q4_0_prep(struct a5_xprep *p, const struct blk_q8_0 *xb, int64_t n)
@@ -362,20 +363,46 @@ V5 void a5_q4_0_prep(struct a5_xprep *p, const struct blk_q8_0 *xb, int64_t n)
 	}
 }
 
-/* n blocks of one weight row (from an even block) into lo (even blocks) and hi (odd). */
-V5 void a5_q4_0_run(const struct blk_q4_0 *wb, const struct a5_xprep *p, int64_t n, __m256 *lo,
-		    __m256 *hi)
+/* d_w * d_x of n blocks of one row, before its stream: eight blocks' d_w picked out of their
+ * first 128 bytes by one word permute, converted and multiplied at once (each product is the
+ * float multiply a step did on its own: the same bits). Per block this replaces a word
+ * broadcast, an F16 conversion and a multiply with one broadcast load: from L2 one core goes
+ * 20.9 -> 23.5 GB/s, from RAM (with the 4 KiB prefetch) 16.6 -> 19.6. */
+V5 void a5_q4_0_prods(const struct blk_q4_0 *wb, const struct a5_xprep *p, int64_t n, float *ps)
+{
+	const __m512i didx = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+					      0, 0, 0, 0, 0, 0, 63, 54, 45, 36, 27, 18, 9, 0);
+	int64_t b;
+
+	for (b = 0; b + 8 <= n; b += 8) { /* 8 blocks are 144 bytes: the loads stay inside */
+		const char *w8 = (const char *)&wb[b];
+		const __m128i d = _mm512_castsi512_si128(_mm512_permutex2var_epi16(
+		    _mm512_loadu_si512(w8), didx, _mm512_loadu_si512(w8 + 64)));
+
+		_mm256_store_ps(ps + b, _mm256_mul_ps(_mm256_cvtph_ps(d), _mm256_load_ps(&p->d[b])));
+	}
+	for (; b < n; b++)
+		ps[b] = _cvtsh_ss(wb[b].d) * p->d[b];
+}
+
+/* n blocks of one weight row (from an even block) into lo (even blocks) and hi (odd); the
+ * prefetch stays below pf_end (the end of the rows this call reads). */
+V5 void a5_q4_0_run(const struct blk_q4_0 *wb, const struct a5_xprep *p, const float *ps, int64_t n,
+		    const char *pf_end, __m256 *lo, __m256 *hi)
 {
 	__m256 l = *lo, h = *hi;
 	int64_t b;
 
 	for (b = 0; b + 1 < n; b += 2) {
-		__builtin_prefetch((const char *)&wb[b] + A5_PF_BYTES, 0, 3);
-		l = a5_q4_0_step(&wb[b], p->q[b], p->n[b], p->d[b], l);
-		h = a5_q4_0_step(&wb[b + 1], p->q[b + 1], p->n[b + 1], p->d[b + 1], h);
+		const char *pf = (const char *)&wb[b] + A5_PF_BYTES;
+
+		if (pf < pf_end)
+			__builtin_prefetch(pf, 0, 3);
+		l = a5_q4_0_step(&wb[b], p->q[b], p->n[b], &ps[b], l);
+		h = a5_q4_0_step(&wb[b + 1], p->q[b + 1], p->n[b + 1], &ps[b + 1], h);
 	}
 	if (b < n)
-		l = a5_q4_0_step(&wb[b], p->q[b], p->n[b], p->d[b], l);
+		l = a5_q4_0_step(&wb[b], p->q[b], p->n[b], &ps[b], l);
 	*lo = l;
 	*hi = h;
 }
@@ -396,15 +423,19 @@ static V5_OUTER void a5_q4_0_gemv(int64_t k, const void *w, size_t wrb, const vo
 {
 	const int64_t nb = k / 32;
 	const struct blk_q8_0 *xb = (const struct blk_q8_0 *)x;
+	const char *end = ROW(w, nr, wrb);
 	struct a5_xprep p;
+	float ps[A5_XCHUNK] __attribute__((aligned(32)));
 	int64_t r, r0, b0;
 
 	if (nb <= A5_XCHUNK) {
 		a5_q4_0_prep(&p, xb, nb);
 		for (r = 0; r < nr; r++) {
+			const struct blk_q4_0 *wr = (const struct blk_q4_0 *)ROW(w, r, wrb);
 			__m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
 
-			a5_q4_0_run((const struct blk_q4_0 *)ROW(w, r, wrb), &p, nb, &lo, &hi);
+			a5_q4_0_prods(wr, &p, nb, ps);
+			a5_q4_0_run(wr, &p, ps, nb, end, &lo, &hi);
 			out[r] = a5_q4_0_sum(nb, lo, hi);
 		}
 		return;
@@ -419,9 +450,13 @@ static V5_OUTER void a5_q4_0_gemv(int64_t k, const void *w, size_t wrb, const vo
 			const int64_t n = nb - b0 < A5_XCHUNK ? nb - b0 : A5_XCHUNK;
 
 			a5_q4_0_prep(&p, xb + b0, n);
-			for (r = 0; r < g; r++)
-				a5_q4_0_run((const struct blk_q4_0 *)ROW(w, r0 + r, wrb) + b0, &p, n,
-					    &lo[r], &hi[r]);
+			for (r = 0; r < g; r++) {
+				const struct blk_q4_0 *wr =
+				    (const struct blk_q4_0 *)ROW(w, r0 + r, wrb) + b0;
+
+				a5_q4_0_prods(wr, &p, n, ps);
+				a5_q4_0_run(wr, &p, ps, n, end, &lo[r], &hi[r]);
+			}
 		}
 		for (r = 0; r < g; r++)
 			out[r0 + r] = a5_q4_0_sum(nb, lo[r], hi[r]);
