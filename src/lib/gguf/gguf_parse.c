@@ -404,6 +404,8 @@ int gguf_open_ex(const char *path, unsigned flags, struct gguf_file **out,
 			errno = saved;
 			goto ioerr;
 		}
+		if (flags & GGUF_OPEN_HUGEPAGES)
+			(void)madvise(map, (size_t)st.st_size, MADV_HUGEPAGE);
 	}
 	close(fd);
 	f = calloc(1, sizeof(*f));
