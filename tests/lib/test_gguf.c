@@ -1269,9 +1269,10 @@ static void test_open_hugepages(void **state)
 	if (kb > 0)
 		printf("GGUF_OPEN_HUGEPAGES: %ld kB of the file mapped in 2 MiB pages\n", kb);
 	else
-		printf("SKIP (advice only): this kernel or filesystem mapped no 2 MiB pages for the "
-		       "file (FilePmdMapped %ld; /sys/kernel/mm/transparent_hugepage/enabled)\n",
-		       kb);
+		printf(
+		    "SKIP (advice only): this kernel or filesystem mapped no 2 MiB pages for the "
+		    "file (FilePmdMapped %ld; /sys/kernel/mm/transparent_hugepage/enabled)\n",
+		    kb);
 	gguf_close(f);
 	gguf_close(g);
 	gguf_report_free(&r);
