@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,6 +60,7 @@ static double now_s(void)
 
 static int start_child(struct child *c)
 {
+	const pid_t parent = getpid();
 	pid_t pid = fork();
 
 	if (pid < 0) {
@@ -69,7 +71,13 @@ static int start_child(struct child *c)
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGINT, SIG_IGN); /* Ctrl-C goes to the supervisor, which stops us in order */
+		/* Ctrl-C signals the terminal's foreground process group: in a group of its own the
+		 * daemon leaves it to the supervisor, which stops the daemons in order, the audit
+		 * daemon last (the daemons take SIGINT through a signalfd, which an ignored
+		 * disposition does not silence). If the supervisor dies, so do we. */
+		if (setpgid(0, 0) != 0 || prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 ||
+		    getppid() != parent)
+			_exit(127);
 		execv(c->path, c->args.argv);
 		fprintf(stderr, "securectl up: cannot run %s: %s\n", c->path, strerror(errno));
 		_exit(127);

@@ -8,6 +8,7 @@ import glob
 import json
 import os
 import re
+import signal
 import subprocess
 import time
 
@@ -79,8 +80,9 @@ def test_up_refuses_changed_model(app):
 def test_up_status_shows_model(app):
     port = free_port()
     app.write_config(f"infer:\n  port: {port}\nregistry:\n  port: {free_port()}\n")
+    # its own session and process group, as a shell's foreground job is
     up = subprocess.Popen([binary("securectl"), "up"], env=app.env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True)
+                          stderr=subprocess.STDOUT, text=True, start_new_session=True)
     app.procs.append(up)
     deadline = time.time() + 120
     st = None
@@ -108,10 +110,18 @@ def test_up_status_shows_model(app):
     # the appliance answers any OpenAI client, and the process is sealed
     r = app.ctl("chat", "--max-tokens", "4", input="hi\n/quit\n")
     assert "tokens/s]" in r.stderr
-    up.send_signal(2)
+    # Ctrl-C: the terminal sends SIGINT to the whole foreground process group. Only the
+    # supervisor may take it (the daemons are in groups of their own), so the daemons stop in
+    # reverse start order and the audit daemon, last, still records infer's stop.
+    os.killpg(up.pid, signal.SIGINT)
     out, _ = up.communicate(timeout=60)
     assert up.returncode == 0, out
     assert "secai-infer stopped (exit 0)" in out
+    assert "audit daemon connection failed" not in out, out
+    stops = [m.group(1) for m in re.finditer(r"securectl\[\d+\] info: (secai-\w+) stopped", out)]
+    assert stops == ["secai-broker", "secai-infer", "secai-registry", "secai-quarantine",
+                     "secai-policy", "secai-audit"], out
+    assert "infer.stopped" in events(app)
     r = app.ctl("models", check=False)
     assert r.returncode == 1 and "does not answer" in r.stderr
 
