@@ -6,8 +6,8 @@
  * The Makefile links benches with libsecai.a only, so the kernels are compiled into this
  * program here (their static names are unique across the kern_*.c files for this reason).
  * Never: fails (prints figures and exits 0); writes files.
- * Env: BENCH_KERN_MB (weights for m = 1, default 256; 0.5 stays in L2), BENCH_KERN_TYPES ("Q4_0,Q8_0,..."),
- * BENCH_KERN_QUICK=1 (smaller sizes).
+ * Env: BENCH_KERN_MB (weights for m = 1, default 256; 0.4 stays in L2), BENCH_KERN_TYPES
+ * ("Q4_0,Q8_0,..."), BENCH_KERN_QUICK=1 (smaller sizes).
  */
 #include <immintrin.h>
 #include <stdio.h>

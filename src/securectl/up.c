@@ -75,8 +75,13 @@ static int start_child(struct child *c)
 		 * daemon leaves it to the supervisor, which stops the daemons in order, the audit
 		 * daemon last (the daemons take SIGINT through a signalfd, which an ignored
 		 * disposition does not silence). If the supervisor dies, so do we. */
-		if (setpgid(0, 0) != 0 || prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 ||
-		    getppid() != parent)
+		if (setpgid(0, 0) != 0 || prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) {
+			fprintf(stderr,
+				"securectl up: cannot detach %s from the terminal's signals: %s\n",
+				c->path, strerror(errno));
+			_exit(127);
+		}
+		if (getppid() != parent) /* the supervisor died before prctl */
 			_exit(127);
 		execv(c->path, c->args.argv);
 		fprintf(stderr, "securectl up: cannot run %s: %s\n", c->path, strerror(errno));
