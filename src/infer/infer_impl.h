@@ -88,7 +88,8 @@ struct infer_act {
 /* ops.c: per-row operations, each exactly as ggml computes it. */
 void ops_rms_norm(float *y, const float *x, const float *w, int64_t n, float eps);
 void ops_add(float *y, const float *x, int64_t n);
-void ops_swiglu(float *gate, const float *up, int64_t n);
+/* gate[i] = silu(gate[i]) * up[i]; the first n_vec by ggml's vector e^x (see ops.c). */
+void ops_swiglu(float *gate, const float *up, int64_t n, int64_t n_vec);
 /* In place: softmax(x * scale) over n values, sums in double like ggml. */
 void ops_softmax(float *x, int64_t n, float scale);
 

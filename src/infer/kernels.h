@@ -51,6 +51,19 @@ void kern_quantize_row_isa(enum kern_isa isa, uint32_t type, const float *x, voi
 /* Converts one row of any supported weight type (and Q8_0) back to floats (get_rows, tests). */
 void kern_dequantize_row(uint32_t type, const void *x, float *y, int64_t n);
 
+/* e^x as ggml's AVX-512 ggml_v_expf computes each lane (not libm's expf: within 2.5 ulp of e^x;
+ * x > 88.38 gives inf, x < -103.97 gives 0). */
+float kern_vexpf(float x);
+/* g[i] = g[i] / (1 + kern_vexpf(0 - g[i])) * u[i] for i < n: ggml_vec_swiglu_f32's vector
+ * body. kern_swiglu_isa: with a given ISA's code (the same bits; tests). */
+void kern_swiglu(float *g, const float *u, int64_t n);
+void kern_swiglu_isa(enum kern_isa isa, float *g, const float *u, int64_t n);
+/* y[i] = kern_vexpf(x[i] - max) for i < n (y may be x), returning their sum as
+ * ggml_vec_soft_max_f32 takes it: per group of 16 from i = 0 (the last padded with zeros) the
+ * _mm512_reduce_add_ps tree, added to a double. */
+double kern_exp_sum(float *y, const float *x, float max, int64_t n);
+double kern_exp_sum_isa(enum kern_isa isa, float *y, const float *x, float max, int64_t n);
+
 /* *s = dot(w, x) over n elements: w one row of wtype, x one row of kern_vec_dot_type(wtype). */
 typedef void (*kern_vec_dot_fn)(int64_t n, float *s, const void *w, const void *x);
 /* A given ISA's version (NULL when not built or not supported by the CPU), so tests can

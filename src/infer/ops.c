@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "infer/infer_impl.h"
+#include "infer/kernels.h"
 
 /* ggml_rms_norm then ggml_mul: y = (x * 1/sqrt(mean(x^2) + eps)) * w. y may alias x. */
 void ops_rms_norm(float *y, const float *x, const float *w, int64_t n, float eps)
@@ -37,23 +38,30 @@ void ops_add(float *y, const float *x, int64_t n)
 		y[i] = y[i] + x[i];
 }
 
-/* ggml_silu(gate) then ggml_mul with up: gate = gate / (1 + e^-gate) * up. */
-void ops_swiglu(float *gate, const float *up, int64_t n)
+/* ggml_vec_swiglu_f32: gate = gate / (1 + e^-gate) * up, e^x by ggml's vector expf for the
+ * first n_vec elements (a row's elements below its length rounded down to 16) and by libm for
+ * the rest, as ggml's scalar tail. */
+void ops_swiglu(float *gate, const float *up, int64_t n, int64_t n_vec)
 {
 	int64_t i;
 
-	for (i = 0; i < n; i++) {
+	if (n_vec > n)
+		n_vec = n;
+	if (n_vec > 0)
+		kern_swiglu(gate, up, n_vec);
+	for (i = n_vec > 0 ? n_vec : 0; i < n; i++) {
 		float g = gate[i];
 
 		gate[i] = g / (1.0f + expf(-g)) * up[i];
 	}
 }
 
-/* ggml_soft_max_ext without a mask (the caller passes only unmasked positions). */
+/* ggml_soft_max_ext over the positions a query sees (llama.cpp's -inf masked cells add 0):
+ * scale, max, e^(x - max) summed as ggml_vec_soft_max_f32 does (kern_exp_sum), * (float)(1/sum). */
 void ops_softmax(float *x, int64_t n, float scale)
 {
 	float max = -INFINITY;
-	double sum = 0.0;
+	double sum;
 	float inv;
 	int64_t i;
 
@@ -62,12 +70,7 @@ void ops_softmax(float *x, int64_t n, float scale)
 		if (x[i] > max)
 			max = x[i];
 	}
-	for (i = 0; i < n; i++) {
-		float e = expf(x[i] - max);
-
-		sum += (double)e;
-		x[i] = e;
-	}
+	sum = kern_exp_sum(x, x, max, n);
 	inv = (float)(1.0 / sum);
 	for (i = 0; i < n; i++)
 		x[i] *= inv;

@@ -1,0 +1,112 @@
+/*
+ * kern_exp.c — e^x and SwiGLU the way llama.cpp's CPU backend computes them on AVX-512, in
+ * portable C, and the dispatch to the vector version (kern_exp_avx512.c).
+ *
+ * Why: ggml's SwiGLU (ggml_vec_swiglu_f32, also ggml_vec_silu_f32) does not call libm's expf for
+ * all but the last n % 16 elements of a row: it evaluates its own e^x (ggml_v_expf, after Arm's
+ * optimized-routines expf: n = round(x / ln 2) by the 1.5 * 2^23 trick, b = x - n ln 2 in two
+ * parts, a degree-5 polynomial, scaled by 2^n; |n| > 192 gives 0 or inf). Computing silu with
+ * libm differed from llama.cpp in the last bits of the FFN, and cost ~2% of a token's time in
+ * scalar expf calls. Here each lane's operations are spelt out with fmaf and ldexpf, which round
+ * exactly as the vector FMA and VSCALEFPS do, so the portable and vector results are the same
+ * bits (test_exp checks it).
+ *
+ * The constants are those of ggml's AVX-512 variant; its AVX2 variant rounds a little
+ * differently (k + k * j instead of scalef(1 + j)); we follow the AVX-512 one everywhere, so every
+ * machine computes the same numbers.
+ *
+ * Softmax (ggml_vec_soft_max_f32) uses the same e^x, 16 lanes at a time, each group's sum taken
+ * by _mm512_reduce_add_ps's tree (halves added: 8 + 8, 4 + 4, 2 + 2, 1 + 1) and added to a double.
+ * ggml runs it over the KV window padded to 32 with -inf masked (e^-inf = 0) cells, so a query's
+ * last group is padded with zeros here.
+ *
+ * Owns: kern_vexpf, kern_swiglu, kern_exp_sum. Never: touches memory beyond the n elements given.
+ */
+#include <math.h>
+
+#include "infer/kern_impl.h"
+#include "infer/kernels.h"
+
+float kern_vexpf(float x)
+{
+	const float z = fmaf(x, 0x1.715476p+0f, 0x1.8p23f); /* x / ln 2 + 1.5 * 2^23 */
+	const float n = z - 0x1.8p23f;			    /* round(x / ln 2) */
+	const float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x)); /* x - n ln 2 */
+	const float u = b * b;
+	const float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
+				  fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
+			     u, fmaf(0x1.ffffecp-1f, b, 1.0f)); /* e^b */
+
+	if (fabsf(n) > 192.0f)
+		return n <= 0.0f ? 0.0f : INFINITY;
+	if (isnan(n))
+		return j;	  /* NaN in, NaN out */
+	return ldexpf(j, (int)n); /* j * 2^n, one rounding, as VSCALEFPS */
+}
+
+static void swiglu_portable(float *g, const float *u, int64_t n)
+{
+	int64_t i;
+
+	for (i = 0; i < n; i++) {
+		const float x = g[i];
+
+		g[i] = x / (1.0f + kern_vexpf(0.0f - x)) * u[i];
+	}
+}
+
+/* The sum of 16 floats in _mm512_reduce_add_ps's order. */
+static float sum16_tree(const float v[16])
+{
+	float h8[8], h4[4];
+	int k;
+
+	for (k = 0; k < 8; k++)
+		h8[k] = v[k + 8] + v[k];
+	for (k = 0; k < 4; k++)
+		h4[k] = h8[k + 4] + h8[k];
+	return (h4[0] + h4[2]) + (h4[1] + h4[3]);
+}
+
+static double exp_sum_portable(float *y, const float *x, float max, int64_t n)
+{
+	double sum = 0.0;
+	int64_t i, l;
+
+	for (i = 0; i < n; i += 16) {
+		float v[16];
+
+		for (l = 0; l < 16; l++)
+			v[l] = i + l < n ? kern_vexpf(x[i + l] - max) : 0.0f;
+		for (l = 0; l < 16 && i + l < n; l++)
+			y[i + l] = v[l];
+		sum += (double)sum16_tree(v);
+	}
+	return sum;
+}
+
+double kern_exp_sum_isa(enum kern_isa isa, float *y, const float *x, float max, int64_t n)
+{
+	double sum;
+
+	if (isa >= KERN_ISA_AVX512 && kern_exp_sum_avx512(y, x, max, n, &sum))
+		return sum;
+	return exp_sum_portable(y, x, max, n);
+}
+
+double kern_exp_sum(float *y, const float *x, float max, int64_t n)
+{
+	return kern_exp_sum_isa(kern_active_isa(), y, x, max, n);
+}
+
+void kern_swiglu_isa(enum kern_isa isa, float *g, const float *u, int64_t n)
+{
+	if (isa >= KERN_ISA_AVX512 && kern_swiglu_avx512(g, u, n))
+		return;
+	swiglu_portable(g, u, n);
+}
+
+void kern_swiglu(float *g, const float *u, int64_t n)
+{
+	kern_swiglu_isa(kern_active_isa(), g, u, n);
+}
