@@ -1,15 +1,18 @@
 /*
- * kern_exp.c — e^x and SwiGLU the way llama.cpp's CPU backend computes them on AVX-512, in
- * portable C, and the dispatch to the vector version (kern_exp_avx512.c).
+ * kern_exp.c — e^x, SwiGLU and softmax's sums the way llama.cpp's CPU backend computes them on
+ * AVX-512, in portable C, and the dispatch to the vector versions.
  *
  * Why: ggml's SwiGLU (ggml_vec_swiglu_f32, also ggml_vec_silu_f32) does not call libm's expf for
  * all but the last n % 16 elements of a row: it evaluates its own e^x (ggml_v_expf, after Arm's
  * optimized-routines expf: n = round(x / ln 2) by the 1.5 * 2^23 trick, b = x - n ln 2 in two
  * parts, a degree-5 polynomial, scaled by 2^n; |n| > 192 gives 0 or inf). Computing silu with
- * libm differed from llama.cpp in the last bits of the FFN, and cost ~2% of a token's time in
- * scalar expf calls. Here each lane's operations are spelt out with fmaf and ldexpf, which round
- * exactly as the vector FMA and VSCALEFPS do, so the portable and vector results are the same
- * bits (test_exp checks it).
+ * libm differed from llama.cpp in the last bits of the FFN and attention, and scalar expf calls
+ * (SiLU and softmax) cost ~2% of a token's time. Here each lane's operations are spelt out with
+ * fmaf, which rounds as the vector FMA does, and j * 2^n as (j * 2^n1) * 2^n2 with n1 + n2 = n,
+ * |n1|, |n2| <= 96: the first product is exact (j is in [0.7, 1.42]), the second rounds once, as
+ * VSCALEFPS does (overflow to inf and subnormal results included). So the portable, AVX2
+ * (kern_exp_avx2.c) and AVX-512 (kern_exp_avx512.c) results are the same bits (test_kern_exp
+ * checks it).
  *
  * The constants are those of ggml's AVX-512 variant; its AVX2 variant rounds a little
  * differently (k + k * j instead of scalef(1 + j)); we follow the AVX-512 one everywhere, so every
@@ -20,9 +23,11 @@
  * ggml runs it over the KV window padded to 32 with -inf masked (e^-inf = 0) cells, so a query's
  * last group is padded with zeros here.
  *
- * Owns: kern_vexpf, kern_swiglu, kern_exp_sum. Never: touches memory beyond the n elements given.
+ * Owns: kern_vexpf, kern_swiglu, kern_exp_sum, the ISA dispatch of both. Never: touches memory
+ * beyond the n elements given.
  */
 #include <math.h>
+#include <string.h>
 
 #include "infer/kern_impl.h"
 #include "infer/kernels.h"
@@ -36,15 +41,24 @@ float kern_vexpf(float x)
 	const float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
 				  fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
 			     u, fmaf(0x1.ffffecp-1f, b, 1.0f)); /* e^b */
+	int n1, n2;
+	uint32_t b1, b2;
+	float p1, p2;
 
 	if (fabsf(n) > 192.0f)
 		return n <= 0.0f ? 0.0f : INFINITY;
 	if (isnan(n))
-		return j;	  /* NaN in, NaN out */
-	return ldexpf(j, (int)n); /* j * 2^n, one rounding, as VSCALEFPS */
+		return j; /* NaN in, NaN out */
+	n1 = (int)n / 2;
+	n2 = (int)n - n1;
+	b1 = (uint32_t)(n1 + 127) << 23;
+	b2 = (uint32_t)(n2 + 127) << 23;
+	memcpy(&p1, &b1, sizeof(p1));
+	memcpy(&p2, &b2, sizeof(p2));
+	return j * p1 * p2; /* j * 2^n, one rounding, as VSCALEFPS */
 }
 
-static void swiglu_portable(float *g, const float *u, int64_t n)
+void kern_swiglu_portable(float *g, const float *u, int64_t n)
 {
 	int64_t i;
 
@@ -55,8 +69,7 @@ static void swiglu_portable(float *g, const float *u, int64_t n)
 	}
 }
 
-/* The sum of 16 floats in _mm512_reduce_add_ps's order. */
-static float sum16_tree(const float v[16])
+float kern_sum16_tree(const float v[16])
 {
 	float h8[8], h4[4];
 	int k;
@@ -80,9 +93,14 @@ static double exp_sum_portable(float *y, const float *x, float max, int64_t n)
 			v[l] = i + l < n ? kern_vexpf(x[i + l] - max) : 0.0f;
 		for (l = 0; l < 16 && i + l < n; l++)
 			y[i + l] = v[l];
-		sum += (double)sum16_tree(v);
+		sum += (double)kern_sum16_tree(v);
 	}
 	return sum;
+}
+
+double kern_exp_sum_tail(float *y, const float *x, float max, int64_t n)
+{
+	return exp_sum_portable(y, x, max, n);
 }
 
 double kern_exp_sum_isa(enum kern_isa isa, float *y, const float *x, float max, int64_t n)
@@ -90,6 +108,8 @@ double kern_exp_sum_isa(enum kern_isa isa, float *y, const float *x, float max, 
 	double sum;
 
 	if (isa >= KERN_ISA_AVX512 && kern_exp_sum_avx512(y, x, max, n, &sum))
+		return sum;
+	if (isa >= KERN_ISA_AVX2 && kern_exp_sum_avx2(y, x, max, n, &sum))
 		return sum;
 	return exp_sum_portable(y, x, max, n);
 }
@@ -103,7 +123,9 @@ void kern_swiglu_isa(enum kern_isa isa, float *g, const float *u, int64_t n)
 {
 	if (isa >= KERN_ISA_AVX512 && kern_swiglu_avx512(g, u, n))
 		return;
-	swiglu_portable(g, u, n);
+	if (isa >= KERN_ISA_AVX2 && kern_swiglu_avx2(g, u, n))
+		return;
+	kern_swiglu_portable(g, u, n);
 }
 
 void kern_swiglu(float *g, const float *u, int64_t n)

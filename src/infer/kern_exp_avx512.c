@@ -1,7 +1,7 @@
 /*
  * kern_exp_avx512.c — SwiGLU and softmax's e^x sums with AVX-512, 16 lanes at a time: the same
- * operations per lane as kern_exp.c's kern_vexpf (FMA for fmaf, VSCALEFPS for ldexpf), so the same
- * bits.
+ * operations per lane as kern_exp.c's kern_vexpf (FMA for fmaf, VSCALEFPS for its exact-then-
+ * rounded-once scaling by 2^n), so the same bits.
  *
  * Owns: kern_swiglu_avx512, kern_exp_sum_avx512. Never: runs unless kern_cpu.c saw AVX-512 (the
  * caller checks), or reads or writes past the n elements it is given (the tail is masked).

@@ -199,10 +199,17 @@ void kern_ops_avx512(struct kern_ops tab[GGUF_GGML_TYPE_COUNT], int vnni);
 /* kern_quantize_row with AVX-512 (kern_quant_avx512.c) for F16, Q8_0 and Q8_K: 1 when done,
  * 0 for the types it leaves to the portable code. */
 int kern_quantize_row_avx512(uint32_t type, const float *x, void *y, int64_t n);
-/* kern_exp_avx512.c: kern_swiglu on AVX-512 (returns 1; the caller checked the CPU). */
+/* kern_exp_avx512.c, kern_exp_avx2.c: kern_swiglu and kern_exp_sum (returning 1, *sum set) on
+ * AVX-512 and AVX2 (the caller checked the CPU). */
 int kern_swiglu_avx512(float *g, const float *u, int64_t n);
-/* kern_exp_sum on AVX-512 (returns 1 with *sum set). */
 int kern_exp_sum_avx512(float *y, const float *x, float max, int64_t n, double *sum);
+int kern_swiglu_avx2(float *g, const float *u, int64_t n);
+int kern_exp_sum_avx2(float *y, const float *x, float max, int64_t n, double *sum);
+/* kern_exp.c's portable pieces, for the vector versions' tails: SwiGLU of n elements, the sum
+ * of 16 floats in _mm512_reduce_add_ps's order, kern_exp_sum of n <= 16 elements. */
+void kern_swiglu_portable(float *g, const float *u, int64_t n);
+float kern_sum16_tree(const float v[16]);
+double kern_exp_sum_tail(float *y, const float *x, float max, int64_t n);
 
 /* The kernels used for (type, isa); NULL members when unsupported. */
 const struct kern_ops *kern_ops_get(uint32_t wtype, enum kern_isa isa);
