@@ -233,7 +233,7 @@ static void mm_task(void *arg, int64_t r0, int64_t r1, int thread)
 
 	(void)thread;
 	if (j->swiglu) {
-		const int64_t vec_end = j->w[0]->ne1 & ~(int64_t)15; /* ggml's 16-lane body */
+		const int64_t vec_end = ops_swiglu_vec_len(j->w[0]->ne1);
 
 		mm_part(j, 0, r0, r1);
 		mm_part(j, 1, r0, r1);
@@ -329,7 +329,8 @@ void infer_matmul_swiglu(struct infer_ctx *c, const struct infer_tensor *gate,
 		infer_matmul(c, gate, a, g, ld);
 		infer_matmul(c, up, a, u, ld);
 		for (i = 0; i < a->m; i++)
-			ops_swiglu(g + i * ld, u + i * ld, gate->ne1, gate->ne1 & ~(int64_t)15);
+			ops_swiglu(g + i * ld, u + i * ld, gate->ne1,
+				   ops_swiglu_vec_len(gate->ne1));
 		return;
 	}
 	act_prepare(c, gate->type, a);

@@ -90,6 +90,12 @@ void ops_rms_norm(float *y, const float *x, const float *w, int64_t n, float eps
 void ops_add(float *y, const float *x, int64_t n);
 /* gate[i] = silu(gate[i]) * up[i]; the first n_vec by ggml's vector e^x (see ops.c). */
 void ops_swiglu(float *gate, const float *up, int64_t n, int64_t n_vec);
+/* How many of a row's elements ggml's SwiGLU takes through its 16-lane body (the rest through
+ * its scalar tail): the n_vec of a call from the row's start. */
+static inline int64_t ops_swiglu_vec_len(int64_t row_len)
+{
+	return row_len & ~(int64_t)15;
+}
 /* In place: softmax(x * scale) over n values, sums in double like ggml. */
 void ops_softmax(float *x, int64_t n, float scale);
 

@@ -34,18 +34,18 @@
 
 float kern_vexpf(float x)
 {
-	const float z = fmaf(x, 0x1.715476p+0f, 0x1.8p23f); /* x / ln 2 + 1.5 * 2^23 */
-	const float n = z - 0x1.8p23f;			    /* round(x / ln 2) */
-	const float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x)); /* x - n ln 2 */
+	const float z = fmaf(x, KERN_VEXP_LOG2E, KERN_VEXP_SHIFT); /* x / ln 2 + 1.5 * 2^23 */
+	const float n = z - KERN_VEXP_SHIFT;			   /* round(x / ln 2) */
+	const float b = fmaf(-n, KERN_VEXP_LN2_LO, fmaf(-n, KERN_VEXP_LN2_HI, x)); /* x - n ln 2 */
 	const float u = b * b;
-	const float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
-				  fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
-			     u, fmaf(0x1.ffffecp-1f, b, 1.0f)); /* e^b */
+	const float j =
+	    fmaf(fmaf(fmaf(KERN_VEXP_C5, b, KERN_VEXP_C4), u, fmaf(KERN_VEXP_C3, b, KERN_VEXP_C2)),
+		 u, fmaf(KERN_VEXP_C1, b, 1.0f)); /* e^b */
 	int n1, n2;
 	uint32_t b1, b2;
 	float p1, p2;
 
-	if (fabsf(n) > 192.0f)
+	if (fabsf(n) > KERN_VEXP_NMAX)
 		return n <= 0.0f ? 0.0f : INFINITY;
 	if (isnan(n))
 		return j; /* NaN in, NaN out */
@@ -81,7 +81,7 @@ float kern_sum16_tree(const float v[16])
 	return (h4[0] + h4[2]) + (h4[1] + h4[3]);
 }
 
-static double exp_sum_portable(float *y, const float *x, float max, int64_t n)
+double kern_exp_sum_portable(float *y, const float *x, float max, int64_t n)
 {
 	double sum = 0.0;
 	int64_t i, l;
@@ -98,11 +98,6 @@ static double exp_sum_portable(float *y, const float *x, float max, int64_t n)
 	return sum;
 }
 
-double kern_exp_sum_tail(float *y, const float *x, float max, int64_t n)
-{
-	return exp_sum_portable(y, x, max, n);
-}
-
 double kern_exp_sum_isa(enum kern_isa isa, float *y, const float *x, float max, int64_t n)
 {
 	double sum;
@@ -111,7 +106,7 @@ double kern_exp_sum_isa(enum kern_isa isa, float *y, const float *x, float max, 
 		return sum;
 	if (isa >= KERN_ISA_AVX2 && kern_exp_sum_avx2(y, x, max, n, &sum))
 		return sum;
-	return exp_sum_portable(y, x, max, n);
+	return kern_exp_sum_portable(y, x, max, n);
 }
 
 double kern_exp_sum(float *y, const float *x, float max, int64_t n)

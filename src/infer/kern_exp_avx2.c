@@ -21,18 +21,17 @@
 /* kern_vexpf on 8 lanes */
 E2 __m256 e2_vexpf(__m256 x)
 {
-	const __m256 r = _mm256_set1_ps(0x1.8p23f);
-	const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), r);
+	const __m256 r = _mm256_set1_ps(KERN_VEXP_SHIFT);
+	const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(KERN_VEXP_LOG2E), r);
 	const __m256 n = _mm256_sub_ps(z, r);
-	const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f),
-					  _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
+	const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(KERN_VEXP_LN2_LO),
+					  _mm256_fnmadd_ps(n, _mm256_set1_ps(KERN_VEXP_LN2_HI), x));
 	const __m256 u = _mm256_mul_ps(b, b);
 	const __m256 j = _mm256_fmadd_ps(
 	    _mm256_fmadd_ps(
-		_mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)),
-		u,
-		_mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f))),
-	    u, _mm256_fmadd_ps(_mm256_set1_ps(0x1.ffffecp-1f), b, _mm256_set1_ps(1.0f)));
+		_mm256_fmadd_ps(_mm256_set1_ps(KERN_VEXP_C5), b, _mm256_set1_ps(KERN_VEXP_C4)), u,
+		_mm256_fmadd_ps(_mm256_set1_ps(KERN_VEXP_C3), b, _mm256_set1_ps(KERN_VEXP_C2))),
+	    u, _mm256_fmadd_ps(_mm256_set1_ps(KERN_VEXP_C1), b, _mm256_set1_ps(1.0f)));
 	/* n1 = n / 2 (toward zero, as kern_vexpf), n2 = n - n1; 2^k as (k + 127) << 23 */
 	const __m256i ni = _mm256_cvtps_epi32(n);
 	const __m256i n1 = _mm256_srai_epi32(_mm256_add_epi32(ni, _mm256_srli_epi32(ni, 31)), 1);
@@ -42,15 +41,15 @@ E2 __m256 e2_vexpf(__m256 x)
 	const __m256 p2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
 	const __m256 e = _mm256_mul_ps(_mm256_mul_ps(j, p1), p2);
 	const __m256 an = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), n);
-	const __m256 big = _mm256_cmp_ps(an, _mm256_set1_ps(192.0f), _CMP_GT_OQ);
-	const __m256 nan = _mm256_cmp_ps(n, n, _CMP_UNORD_Q);
+	const __m256 big = _mm256_cmp_ps(an, _mm256_set1_ps(KERN_VEXP_NMAX), _CMP_GT_OQ);
 	__m256 alt;
 
-	if (_mm256_movemask_ps(_mm256_or_ps(big, nan)) == 0)
+	/* a NaN lane is NaN already: j is, whatever the scale bits became */
+	if (_mm256_movemask_ps(big) == 0)
 		return e;
 	alt = _mm256_blendv_ps(_mm256_set1_ps(INFINITY), _mm256_setzero_ps(),
 			       _mm256_cmp_ps(n, _mm256_setzero_ps(), _CMP_LE_OQ));
-	return _mm256_blendv_ps(_mm256_blendv_ps(e, j, nan), alt, big);
+	return _mm256_blendv_ps(e, alt, big);
 }
 
 E2_OUTER int kern_swiglu_avx2(float *g, const float *u, int64_t n)
@@ -88,7 +87,7 @@ E2_OUTER int kern_exp_sum_avx2(float *y, const float *x, float max, int64_t n, d
 		s += (double)_mm_cvtss_f32(_mm_add_ss(h2, _mm_movehdup_ps(h2)));
 	}
 	if (i < n)
-		s += kern_exp_sum_tail(y + i, x + i, max, n - i);
+		s += kern_exp_sum_portable(y + i, x + i, max, n - i);
 	*sum = s;
 	return 1;
 }

@@ -20,21 +20,20 @@
 /* kern_vexpf on 16 lanes */
 E5 __m512 e5_vexpf(__m512 x)
 {
-	const __m512 r = _mm512_set1_ps(0x1.8p23f);
-	const __m512 z = _mm512_fmadd_ps(x, _mm512_set1_ps(0x1.715476p+0f), r);
+	const __m512 r = _mm512_set1_ps(KERN_VEXP_SHIFT);
+	const __m512 z = _mm512_fmadd_ps(x, _mm512_set1_ps(KERN_VEXP_LOG2E), r);
 	const __m512 n = _mm512_sub_ps(z, r);
-	const __m512 b = _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.7f7d1cp-20f),
-					  _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.62e4p-1f), x));
+	const __m512 b = _mm512_fnmadd_ps(n, _mm512_set1_ps(KERN_VEXP_LN2_LO),
+					  _mm512_fnmadd_ps(n, _mm512_set1_ps(KERN_VEXP_LN2_HI), x));
 	const __m512 u = _mm512_mul_ps(b, b);
 	const __m512 j = _mm512_fmadd_ps(
 	    _mm512_fmadd_ps(
-		_mm512_fmadd_ps(_mm512_set1_ps(0x1.0e4020p-7f), b, _mm512_set1_ps(0x1.573e2ep-5f)),
-		u,
-		_mm512_fmadd_ps(_mm512_set1_ps(0x1.555e66p-3f), b, _mm512_set1_ps(0x1.fffdb6p-2f))),
-	    u, _mm512_fmadd_ps(_mm512_set1_ps(0x1.ffffecp-1f), b, _mm512_set1_ps(1.0f)));
+		_mm512_fmadd_ps(_mm512_set1_ps(KERN_VEXP_C5), b, _mm512_set1_ps(KERN_VEXP_C4)), u,
+		_mm512_fmadd_ps(_mm512_set1_ps(KERN_VEXP_C3), b, _mm512_set1_ps(KERN_VEXP_C2))),
+	    u, _mm512_fmadd_ps(_mm512_set1_ps(KERN_VEXP_C1), b, _mm512_set1_ps(1.0f)));
 	const __m512 e = _mm512_scalef_ps(j, n);
 	const __mmask16 big =
-	    _mm512_cmp_ps_mask(_mm512_abs_ps(n), _mm512_set1_ps(192.0f), _CMP_GT_OQ);
+	    _mm512_cmp_ps_mask(_mm512_abs_ps(n), _mm512_set1_ps(KERN_VEXP_NMAX), _CMP_GT_OQ);
 	__mmask16 neg;
 
 	if (big == 0)
@@ -68,7 +67,7 @@ E5_OUTER int kern_swiglu_avx512(float *g, const float *u, int64_t n)
 	return 1;
 }
 
-/* The 16 lanes' sum in _mm512_reduce_add_ps's order (kern_exp.c's sum16_tree). */
+/* The 16 lanes' sum in _mm512_reduce_add_ps's order (kern_sum16_tree). */
 E5 float e5_sum16_tree(__m512 v)
 {
 	const __m256 h8 = _mm256_add_ps(_mm512_extractf32x8_ps(v, 1), _mm512_castps512_ps256(v));

@@ -199,17 +199,32 @@ void kern_ops_avx512(struct kern_ops tab[GGUF_GGML_TYPE_COUNT], int vnni);
 /* kern_quantize_row with AVX-512 (kern_quant_avx512.c) for F16, Q8_0 and Q8_K: 1 when done,
  * 0 for the types it leaves to the portable code. */
 int kern_quantize_row_avx512(uint32_t type, const float *x, void *y, int64_t n);
+/* The constants of ggml's AVX-512 ggml_v_expf, for kern_vexpf and its vector versions:
+ * z = fma(x, LOG2E, SHIFT), n = z - SHIFT; b = x - n LN2_HI - n LN2_LO (two FMAs);
+ * e^b = fma(fma(fma(C5, b, C4), b^2, fma(C3, b, C2)), b^2, fma(C1, b, 1)); e^x = e^b * 2^n for
+ * |n| <= KERN_VEXP_NMAX, else 0 or inf. */
+#define KERN_VEXP_SHIFT 0x1.8p23f
+#define KERN_VEXP_LOG2E 0x1.715476p+0f
+#define KERN_VEXP_LN2_HI 0x1.62e4p-1f
+#define KERN_VEXP_LN2_LO 0x1.7f7d1cp-20f
+#define KERN_VEXP_C1 0x1.ffffecp-1f
+#define KERN_VEXP_C2 0x1.fffdb6p-2f
+#define KERN_VEXP_C3 0x1.555e66p-3f
+#define KERN_VEXP_C4 0x1.573e2ep-5f
+#define KERN_VEXP_C5 0x1.0e4020p-7f
+#define KERN_VEXP_NMAX 192.0f
+
 /* kern_exp_avx512.c, kern_exp_avx2.c: kern_swiglu and kern_exp_sum (returning 1, *sum set) on
  * AVX-512 and AVX2 (the caller checked the CPU). */
 int kern_swiglu_avx512(float *g, const float *u, int64_t n);
 int kern_exp_sum_avx512(float *y, const float *x, float max, int64_t n, double *sum);
 int kern_swiglu_avx2(float *g, const float *u, int64_t n);
 int kern_exp_sum_avx2(float *y, const float *x, float max, int64_t n, double *sum);
-/* kern_exp.c's portable pieces, for the vector versions' tails: SwiGLU of n elements, the sum
- * of 16 floats in _mm512_reduce_add_ps's order, kern_exp_sum of n <= 16 elements. */
+/* kern_exp.c's portable versions, also the vector versions' tails: SwiGLU, kern_exp_sum, and
+ * the sum of 16 floats in _mm512_reduce_add_ps's order. */
 void kern_swiglu_portable(float *g, const float *u, int64_t n);
+double kern_exp_sum_portable(float *y, const float *x, float max, int64_t n);
 float kern_sum16_tree(const float v[16]);
-double kern_exp_sum_tail(float *y, const float *x, float max, int64_t n);
 
 /* The kernels used for (type, isa); NULL members when unsupported. */
 const struct kern_ops *kern_ops_get(uint32_t wtype, enum kern_isa isa);

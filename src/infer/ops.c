@@ -45,11 +45,9 @@ void ops_swiglu(float *gate, const float *up, int64_t n, int64_t n_vec)
 {
 	int64_t i;
 
-	if (n_vec > n)
-		n_vec = n;
-	if (n_vec > 0)
-		kern_swiglu(gate, up, n_vec);
-	for (i = n_vec > 0 ? n_vec : 0; i < n; i++) {
+	n_vec = n_vec < 0 ? 0 : n_vec > n ? n : n_vec;
+	kern_swiglu(gate, up, n_vec);
+	for (i = n_vec; i < n; i++) {
 		float g = gate[i];
 
 		gate[i] = g / (1.0f + expf(-g)) * up[i];

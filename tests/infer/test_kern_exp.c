@@ -21,22 +21,13 @@
 #include "infer/infer_impl.h"
 #include "infer/kernels.h"
 
+#include "../lib/testutil.h"
+
 static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
-
-static uint32_t rnd32(void)
-{
-	uint64_t x = rng_state;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	rng_state = x;
-	return (uint32_t)(x >> 32);
-}
 
 static float frand(float lo, float hi)
 {
-	return lo + (hi - lo) * (float)(rnd32() >> 8) / 16777216.0f;
+	return test_frand(&rng_state, lo, hi);
 }
 
 static uint32_t bits(float f)

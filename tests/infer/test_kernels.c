@@ -22,24 +22,20 @@
 #include "infer/kern_impl.h"
 #include "infer/kernels.h"
 
+#include "../lib/testutil.h"
+
 /* ---- helpers ------------------------------------------------------------------------------ */
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 
 static uint64_t rnd(void)
 {
-	uint64_t x = rng_state;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	rng_state = x;
-	return x;
+	return test_rng(&rng_state);
 }
 
 static float frand(float lo, float hi)
 {
-	return lo + (hi - lo) * (float)((rnd() >> 40) / (double)(1u << 24));
+	return test_frand(&rng_state, lo, hi);
 }
 
 static uint32_t f2u(float f)

@@ -6,6 +6,7 @@
 #define SECAI_TESTUTIL_H
 
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,24 @@ static inline void test_rmrf(const char *dir)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "warning: could not remove %s\n", dir);
+}
+
+/* xorshift64: the next value of a test's own reproducible random sequence (*state != 0). */
+static inline uint64_t test_rng(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*state = x;
+	return x;
+}
+
+/* A float in [lo, hi) from the sequence's top 24 bits. */
+static inline float test_frand(uint64_t *state, float lo, float hi)
+{
+	return lo + (hi - lo) * (float)(test_rng(state) >> 40) / 16777216.0f;
 }
 
 #endif
