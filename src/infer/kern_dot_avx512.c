@@ -440,11 +440,9 @@ static V5_OUTER void a5_q4_0_gemv(int64_t k, const void *w, size_t wrb, const vo
 	const char *end = ROW(w, nr, wrb);
 	struct a5_xprep p;
 	int64_t r, r0, b0;
-	const char *pf;
 
 	/* The stream's first A5_PF_BYTES all at once: the loop's prefetch starts that far ahead */
-	for (pf = (const char *)w; pf < (const char *)w + A5_PF_BYTES && pf < end; pf += 64)
-		__builtin_prefetch(pf, 0, 3);
+	kern_prefetch(w, (size_t)nr * wrb < A5_PF_BYTES ? (size_t)nr * wrb : A5_PF_BYTES);
 	if (nb <= A5_XCHUNK) {
 		a5_q4_0_prep(&p, xb, nb);
 		for (r = 0; r < nr; r++) {
