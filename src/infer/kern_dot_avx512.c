@@ -321,12 +321,14 @@ V5 void a5_q8_0_row1(int64_t k, const void *w, size_t wrb, const void *x, float 
 }
 
 /*
- * Q4_0 against one activation row (token generation) on 256-bit vectors, for the same reason as
- * a5_q8_0_row1 (on Zen 4 the AVX2 tile, one block per 256-bit vector, beat the 512-bit pairs:
- * 13.8 vs 11.0 GB/s). Even blocks to lo, odd to hi: lanes 0-7 and 8-15 of a5_tile_q32's
- * accumulator, the same exact integer sums (element 4j..4j+3 in lane j), the same float
- * operations, the same tree — the same bits. One Zen 4 core, m = 1: 11.0 -> 15.5-16 GB/s from
- * RAM, 17.5 from cache.
+ * Q4_0 against one activation row (token generation). Even blocks to lo, odd to hi: lanes 0-7
+ * and 8-15 of a5_tile_q32's accumulator, the same exact integer sums (element 4j..4j+3 in lane
+ * j), the same float operations, the same tree — the same bits. First written on 256-bit
+ * vectors, a block each, for the same reason as a5_q8_0_row1 (on Zen 4 the AVX2 tile beat the
+ * tile's 512-bit pairs: 13.8 vs 11.0 GB/s); 512-bit pairs came back once a pair's quants were
+ * picked out of whole-line loads by a word permute (a5_q4_0_run) instead of being put together
+ * from two 16-byte loads. One Zen 4 core, m = 1: 11.0 -> 15.5-16 GB/s from RAM with the 256-bit
+ * step, 17.5 from cache; 21 and 21-24 with the pairs.
  */
 
 /* acc + prod * (q_w . x_q - 8 sum(x_q)) in 8 lanes of 4 elements, prod = d_w * d_x in every
@@ -347,8 +349,9 @@ V5 __m256 a5_q4_0_step(const struct blk_q4_0 *wb, __m256i xq, __m256i xn, __m256
  * with two threads the stream is bandwidth-bound either way. */
 #define A5_PF_BYTES 4096
 
-struct a5_xprep {
-	__m256i q[A5_XCHUNK], n[A5_XCHUNK];
+struct a5_xprep { /* 64-byte aligned: a5_q4_0_run reads two blocks' q (and n) at a time */
+	__m256i q[A5_XCHUNK] __attribute__((aligned(64))),
+	    n[A5_XCHUNK] __attribute__((aligned(64)));
 	float d[A5_XCHUNK] __attribute__((aligned(32)));
 };
 
@@ -364,27 +367,54 @@ V5 void a5_q4_0_prep(struct a5_xprep *p, const struct blk_q8_0 *xb, int64_t n)
 	}
 }
 
-/* d_w * d_x of the 8 blocks at wb: their d_w picked out of their first 128 bytes by one word
+/* d_w * d_x of the 8 blocks whose first 128 bytes are a:b: their d_w picked out by one word
  * permute, converted and multiplied at once (each product is the float multiply the tile does
- * on its own: the same bits), then handed to each block's step by a lane permute. This was a
+ * on its own: the same bits), then handed to each pair's step by a lane permute. This was a
  * pass over the row of its own before its stream (a broadcast load per block): that pass was
  * the first to touch the row's lines and stalled on them; inside the stream, tg64 on the 0.8B
  * Q4_0 model went up 3.4% at one thread and 3.0% at two (12 alternating pairs each). */
-V5 __m256 a5_q4_0_prod8(const struct blk_q4_0 *wb, const float *dx)
+V5 __m256 a5_q4_0_prod8(__m512i a, __m512i b, const float *dx)
 {
 	const __m512i didx = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 					      0, 0, 0, 0, 0, 0, 63, 54, 45, 36, 27, 18, 9, 0);
-	const char *w8 = (const char *)wb; /* 8 blocks are 144 bytes: the loads stay inside */
-	const __m128i d = _mm512_castsi512_si128(
-	    _mm512_permutex2var_epi16(_mm512_loadu_si512(w8), didx, _mm512_loadu_si512(w8 + 64)));
+	const __m128i d = _mm512_castsi512_si128(_mm512_permutex2var_epi16(a, didx, b));
 
 	return _mm256_mul_ps(_mm256_cvtph_ps(d), _mm256_load_ps(dx));
 }
 
-/* lane j of v in every lane */
-V5 __m256 a5_lane(__m256 v, int j)
+/* Two blocks per 512-bit operation: block b in lanes 0-7 (lo), b + 1 in lanes 8-15 (hi), so
+ * every lane does what a5_q4_0_step does for its block (the same bits). A group of 8 blocks
+ * (144 bytes) is read by three loads: A = bytes 0-63, B = 64-127, C = 80-143; every block's
+ * 16 quant bytes start at an even offset (18j + 2), so one word permute picks a pair's two
+ * blocks out of them, each twice ([b, b, b + 1, b + 1], 16 bytes each), for the nibble split:
+ * pair 0 out of A, pair 1 out of A:B, pair 2 out of B, pair 3 out of C. The word index of
+ * pair p: A5_QS_WORDS + a5_qs_shift[p] (words 9 blocks apart, 1 to skip the scale). Against
+ * a 256-bit step a block (8 loads of 16 bytes, 8 shifts and masks, 8 lane permutes a group):
+ * one Zen 4 core, m = 1, 18 -> 21 GB/s from cache, 20.5 -> 21 from RAM (bench of the loop). */
+static const short a5_qs_shift[4] = {0, 18, 4, 14};
+#define A5_QS_WORDS                                                                                \
+	_mm512_set_epi16(17, 16, 15, 14, 13, 12, 11, 10, 17, 16, 15, 14, 13, 12, 11, 10, 8, 7, 6,  \
+			 5, 4, 3, 2, 1, 8, 7, 6, 5, 4, 3, 2, 1)
+
+/* acc + prod2 * (q_w . x_q - 8 sum(x_q)) for the pair of blocks whose quants are in raw */
+V5 __m512 a5_q4_0_step2(__m512i raw, const __m256i *xq, const __m256i *xn, __m512 prod2, __m512 acc)
 {
-	return _mm256_permutexvar_ps(_mm256_set1_epi32(j), v);
+	const __m512i sh = _mm512_set_epi64(0x0004000400040004LL, 0x0004000400040004LL, 0, 0,
+					    0x0004000400040004LL, 0x0004000400040004LL, 0, 0);
+	const __m512i w = _mm512_and_si512(_mm512_srlv_epi16(raw, sh), _mm512_set1_epi8(0x0F));
+	const __m512i s = _mm512_dpbusd_epi32(_mm512_loadu_si512(xn), w, _mm512_loadu_si512(xq));
+
+	return _mm512_fmadd_ps(prod2, _mm512_cvtepi32_ps(s), acc);
+}
+
+/* the products of blocks 2p and 2p + 1 of p8, in lanes 0-7 and 8-15 */
+V5 __m512 a5_pair_prod(__m256 p8, int p)
+{
+	const __m512i i = _mm512_set_epi32(2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1,
+					   2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p, 2 * p, 2 * p,
+					   2 * p, 2 * p, 2 * p, 2 * p, 2 * p);
+
+	return _mm512_permutexvar_ps(i, _mm512_castps256_ps512(p8));
 }
 
 /* n blocks of one weight row (from an even block) into lo (even blocks) and hi (odd); the
@@ -392,23 +422,35 @@ V5 __m256 a5_lane(__m256 v, int j)
 V5 void a5_q4_0_run(const struct blk_q4_0 *wb, const struct a5_xprep *p, int64_t n,
 		    const char *pf_end, __m256 *lo, __m256 *hi)
 {
-	__m256 l = *lo, h = *hi;
+	const __m512i qw = A5_QS_WORDS;
+	__m512 acc = _mm512_insertf32x8(_mm512_castps256_ps512(*lo), *hi, 1);
+	__m256 l, h;
 	int64_t b;
 	int j;
 
 	for (b = 0; b + 8 <= n; b += 8) {
-		const __m256 p8 = a5_q4_0_prod8(&wb[b], &p->d[b]);
-		const char *pf = (const char *)&wb[b] + A5_PF_BYTES;
+		const char *w8 = (const char *)&wb[b], *pf = w8 + A5_PF_BYTES;
+		const __m512i a = _mm512_loadu_si512(w8), bb = _mm512_loadu_si512(w8 + 64),
+			      c = _mm512_loadu_si512(w8 + 80);
+		const __m256 p8 = a5_q4_0_prod8(a, bb, &p->d[b]);
+		__m512i q[4];
 
 		KERN_UNROLL for (j = 0; j < 3; j++) /* the group's 144 bytes, 64 at a time */
 			if (pf + 64 * j < pf_end)
 				__builtin_prefetch(pf + 64 * j, 0, 3);
-		KERN_UNROLL for (j = 0; j < 8; j += 2) {
-			l = a5_q4_0_step(&wb[b + j], p->q[b + j], p->n[b + j], a5_lane(p8, j), l);
-			h = a5_q4_0_step(&wb[b + j + 1], p->q[b + j + 1], p->n[b + j + 1],
-					 a5_lane(p8, j + 1), h);
-		}
+		q[0] = _mm512_permutexvar_epi16(qw, a);
+		q[1] = _mm512_permutex2var_epi16(
+		    a, _mm512_add_epi16(qw, _mm512_set1_epi16(a5_qs_shift[1])), bb);
+		q[2] = _mm512_permutexvar_epi16(
+		    _mm512_add_epi16(qw, _mm512_set1_epi16(a5_qs_shift[2])), bb);
+		q[3] = _mm512_permutexvar_epi16(
+		    _mm512_add_epi16(qw, _mm512_set1_epi16(a5_qs_shift[3])), c);
+		KERN_UNROLL for (j = 0; j < 4; j++)
+			acc = a5_q4_0_step2(q[j], &p->q[b + 2 * j], &p->n[b + 2 * j],
+					    a5_pair_prod(p8, j), acc);
 	}
+	l = _mm512_castps512_ps256(acc);
+	h = _mm512_extractf32x8_ps(acc, 1);
 	for (; b < n; b++) { /* the last n % 8 blocks, a product at a time */
 		const __m256 prod = _mm256_set1_ps(_cvtsh_ss(wb[b].d) * p->d[b]);
 
