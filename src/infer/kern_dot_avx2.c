@@ -477,14 +477,14 @@ A2 void a2_q6_K_impl(int64_t k, const void *w, size_t wrb, const void *x, size_t
 			const __m128i s8 = _mm_loadu_si128((const __m128i *)wb[r]->scales);
 
 			scall[r] = _mm256_cvtepi8_epi16(s8);
-			for (t = 0; t < 8; t++)
+			KERN_UNROLL for (t = 0; t < 8; t++)
 				sc16[r][t] =
 				    _mm256_set_m128i(_mm_set1_epi16(wb[r]->scales[2 * t + 1]),
 						     _mm_set1_epi16(wb[r]->scales[2 * t]));
 			KERN_UNROLL for (c = 0; c < nc; c++)
 				isum[r][c] = _mm256_setzero_si256();
 		}
-		for (h = 0; h < 2; h++) {
+		KERN_UNROLL for (h = 0; h < 2; h++) {
 			__m256i q[MR][4];
 
 			KERN_UNROLL for (r = 0; r < nr; r++) {
@@ -509,7 +509,7 @@ A2 void a2_q6_K_impl(int64_t k, const void *w, size_t wrb, const void *x, size_t
 				const struct blk_q8_K *xb =
 				    (const struct blk_q8_K *)ROW(x, c, xrb) + b;
 
-				for (t = 0; t < 4; t++) {
+				KERN_UNROLL for (t = 0; t < 4; t++) {
 					const __m256i xv = a2_loadu256(xb->qs + 128 * h + 32 * t);
 
 					KERN_UNROLL for (r = 0; r < nr; r++) {
