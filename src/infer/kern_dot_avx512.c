@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "infer/kern_impl.h"
+#include "infer/kern_k4_scales.h"
 #include "infer/kernels.h"
 
 #define T512 "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq"
@@ -623,31 +624,6 @@ struct a5_krow {
 	float d, dmin;
 };
 
-/*
- * ggml's 12-byte scale unpacking (get_scale_min_k4) on one vector: 16 bytes from the block's
- * start (d, dmin, the 12 scale bytes s) give [sc 0-7, m 0-7]:
- *   sc j < 4: s[j] & 63             sc j >= 4: (s[j + 4] & 15) | (s[j - 4] >> 6) << 4
- *   m  j < 4: s[j + 4] & 63         m  j >= 4: (s[j + 4] >> 4) | (s[j] >> 6) << 4
- * The same integers as ggml's scalar form with 32-bit masks, which was a store and a reload
- * spanning two stores per super-block here (one Zen 4 core, Q4_K: m = 1 14.6 -> 15.2 GB/s
- * from L2, m = 128 87 -> 93 GFLOP/s).
- */
-V5 __m128i a5_k4_scales(const void *blk)
-{
-	const __m128i v = _mm_loadu_si128((const __m128i *)blk);
-	/* low bits: s0-3, s8-11, s4-7, s8-11; high bits: -, s0-3, -, s4-7 (s[i] is byte 4 + i) */
-	const __m128i lo = _mm_shuffle_epi8(
-	    v, _mm_set_epi8(15, 14, 13, 12, 11, 10, 9, 8, 15, 14, 13, 12, 7, 6, 5, 4));
-	const __m128i hi = _mm_shuffle_epi8(
-	    v, _mm_set_epi8(11, 10, 9, 8, -1, -1, -1, -1, 7, 6, 5, 4, -1, -1, -1, -1));
-	const __m128i low6 = _mm_and_si128(
-	    lo, _mm_set_epi8(0, 0, 0, 0, 63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63));
-	const __m128i top4 = _mm_and_si128(_mm_srli_epi16(lo, 4), _mm_set1_epi8(0x0F));
-	const __m128i low = _mm_mask_blend_epi8((__mmask16)0xF000, low6, top4);
-
-	return _mm_or_si128(low, _mm_and_si128(_mm_srli_epi16(hi, 2), _mm_set1_epi8(0x30)));
-}
-
 V5 void a5_krow_load(struct a5_krow *o, enum a5_kkind kind, const void *row, int64_t b)
 {
 	const __m512i m4 = _mm512_set1_epi8(0x0F);
@@ -739,7 +715,7 @@ V5 void a5_krow_load(struct a5_krow *o, enum a5_kkind kind, const void *row, int
 		}
 	}
 	{
-		const __m512i s = _mm512_broadcast_i32x4(a5_k4_scales(blk));
+		const __m512i s = _mm512_broadcast_i32x4(kern_k4_scales(blk));
 
 		KERN_UNROLL for (j = 0; j < 4; j++) {
 			/* 16-bit lanes 0-15 take scale 2j, 16-31 scale 2j + 1 (bytes 2j, 2j + 1
