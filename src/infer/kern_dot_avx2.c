@@ -329,8 +329,8 @@ struct a2_k4_row {
 	float d, dmin;
 };
 
-/* The row's scales, each in every 16-bit lane, and its mins twice each (m0, m0, m1, m1, ...)
- * for the bsums, by byte shuffles of kern_k4_scales. Unpacked a scale at a time in scalar code,
+/* The row's scales, each in every 16-bit lane, and its mins twice each for the bsums
+ * (kern_k4_mins16), by byte shuffles of kern_k4_scales. Unpacked a scale at a time in scalar code,
  * with the mins stored and reloaded, one Zen 4 core on these kernels ran m = 1 Q4_K at 9.7 GB/s
  * and Q5_K at 10.9, m = 128 at 77-80 and 73 GFLOP/s; now 16.1, 14.4, 94-106 and 92. */
 A2 void a2_k4_row_init(struct a2_k4_row *o, const void *blk, kern_half d, kern_half dmin)
@@ -340,9 +340,7 @@ A2 void a2_k4_row_init(struct a2_k4_row *o, const void *blk, kern_half d, kern_h
 
 	KERN_UNROLL for (j = 0; j < 8; j++)
 		o->sc[j] = _mm256_shuffle_epi8(s, _mm256_set1_epi16((short)(0xFF00 | j)));
-	o->mins = _mm256_shuffle_epi8(s, _mm256_set_epi8(-1, 15, -1, 15, -1, 14, -1, 14, -1, 13, -1,
-							 13, -1, 12, -1, 12, -1, 11, -1, 11, -1, 10,
-							 -1, 10, -1, 9, -1, 9, -1, 8, -1, 8));
+	o->mins = kern_k4_mins16(s);
 	o->d = a2_h2f(d);
 	o->dmin = a2_h2f(dmin);
 }

@@ -350,6 +350,26 @@ V5 __m256 a5_q4_0_step(const struct blk_q4_0 *wb, __m256i xq, __m256i xn, __m256
  * with two threads the stream is bandwidth-bound either way. */
 #define A5_PF_BYTES 4096
 
+/* A gemv's stream of `bytes` from w: its first A5_PF_BYTES prefetched at once, the stretch the
+ * loop's prefetch (a5_stream_ahead) skips. */
+V5 void a5_stream_start(const void *w, size_t bytes)
+{
+	kern_prefetch(w, bytes < A5_PF_BYTES ? bytes : A5_PF_BYTES);
+}
+
+/* The n bytes (a group of blocks) A5_PF_BYTES ahead of p, a hint per 64-byte line, none at or
+ * past end (the end of the rows the call reads). n is a constant where this is inlined, so it
+ * unrolls to a compare and a hint per line. */
+V5 void a5_stream_ahead(const char *p, int n, const char *end)
+{
+	const char *pf = p + A5_PF_BYTES;
+	int j;
+
+	KERN_UNROLL for (j = 0; j * 64 < n; j++)
+		if (pf + 64 * j < end)
+			__builtin_prefetch(pf + 64 * j, 0, 3);
+}
+
 struct a5_xprep { /* 64-byte aligned: a5_q4_0_run reads two blocks' q (and n) at a time */
 	__m256i q[A5_XCHUNK] __attribute__((aligned(64))),
 	    n[A5_XCHUNK] __attribute__((aligned(64)));
@@ -430,15 +450,13 @@ V5 void a5_q4_0_run(const struct blk_q4_0 *wb, const struct a5_xprep *p, int64_t
 	int j;
 
 	for (b = 0; b + 8 <= n; b += 8) {
-		const char *w8 = (const char *)&wb[b], *pf = w8 + A5_PF_BYTES;
+		const char *w8 = (const char *)&wb[b];
 		const __m512i a = _mm512_loadu_si512(w8), bb = _mm512_loadu_si512(w8 + 64),
 			      c = _mm512_loadu_si512(w8 + 80);
 		const __m256 p8 = a5_q4_0_prod8(a, bb, &p->d[b]);
 		__m512i q[4];
 
-		KERN_UNROLL for (j = 0; j < 3; j++) /* the group's 144 bytes, 64 at a time */
-			if (pf + 64 * j < pf_end)
-				__builtin_prefetch(pf + 64 * j, 0, 3);
+		a5_stream_ahead(w8, 8 * sizeof(struct blk_q4_0), pf_end);
 		q[0] = _mm512_permutexvar_epi16(qw, a);
 		q[1] = _mm512_permutex2var_epi16(
 		    a, _mm512_add_epi16(qw, _mm512_set1_epi16(a5_qs_shift[1])), bb);
@@ -484,8 +502,7 @@ static V5_OUTER void a5_q4_0_gemv(int64_t k, const void *w, size_t wrb, const vo
 	struct a5_xprep p;
 	int64_t r, r0, b0;
 
-	/* The stream's first A5_PF_BYTES all at once: the loop's prefetch starts that far ahead */
-	kern_prefetch(w, (size_t)nr * wrb < A5_PF_BYTES ? (size_t)nr * wrb : A5_PF_BYTES);
+	a5_stream_start(w, (size_t)nr * wrb);
 	if (nb <= A5_XCHUNK) {
 		a5_q4_0_prep(&p, xb, nb);
 		for (r = 0; r < nr; r++) {
@@ -726,11 +743,7 @@ V5 void a5_krow_load(struct a5_krow *o, enum a5_kkind kind, const void *row, int
 
 			o->sc[j] = _mm512_shuffle_epi8(s, idx);
 		}
-		/* m0, m0, m1, m1, ... m7, m7 (bytes 8-15) */
-		o->m16 = _mm256_shuffle_epi8(
-		    _mm512_castsi512_si256(s),
-		    _mm256_set_epi8(-1, 15, -1, 15, -1, 14, -1, 14, -1, 13, -1, 13, -1, 12, -1, 12,
-				    -1, 11, -1, 11, -1, 10, -1, 10, -1, 9, -1, 9, -1, 8, -1, 8));
+		o->m16 = kern_k4_mins16(_mm512_castsi512_si256(s));
 	}
 	o->d = _cvtsh_ss(d);
 	o->dmin = _cvtsh_ss(dmin);
@@ -825,20 +838,17 @@ V5 void a5_k_gemv(enum a5_kkind kind, int64_t k, const void *w, size_t wrb, cons
 	int64_t r, b;
 	int j;
 
-	kern_prefetch(w, (size_t)nr * wrb < A5_PF_BYTES ? (size_t)nr * wrb : A5_PF_BYTES);
+	a5_stream_start(w, (size_t)nr * wrb);
 	for (r = 0; r < nr; r++) {
 		const char *row = ROW(w, r, wrb);
 		__m512 acc = _mm512_setzero_ps();
 
 		for (b = 0; b < nb; b++) {
-			const char *pf = row + (size_t)b * bsz + A5_PF_BYTES;
 			const __m256i bs = _mm256_loadu_si256((const __m256i *)xb[b].bsums);
 			struct a5_krow kr;
 			__m512i isum = _mm512_setzero_si512();
 
-			KERN_UNROLL for (j = 0; j * 64 < (int)bsz; j++)
-				if (pf + 64 * j < end)
-					__builtin_prefetch(pf + 64 * j, 0, 3);
+			a5_stream_ahead(row + (size_t)b * bsz, (int)bsz, end);
 			a5_krow_load(&kr, kind, row, b);
 			KERN_UNROLL for (j = 0; j < 4; j++)
 				isum = _mm512_dpwssd_epi32(

@@ -3,8 +3,8 @@
  * vector, for the AVX2 and AVX-512 kernel files (both include it; the AVX-512 functions inline
  * it, their target being a superset of its).
  *
- * Owns: kern_k4_scales. Never: differs from kern_scale_min_k4 (ggml's get_scale_min_k4) in any
- * bit; reads outside the block's first 16 bytes.
+ * Owns: kern_k4_scales, kern_k4_mins16. Never: differs from kern_scale_min_k4 (ggml's
+ * get_scale_min_k4) in any bit; reads outside the block's first 16 bytes.
  */
 #ifndef SECAI_INFER_KERN_K4_SCALES_H
 #define SECAI_INFER_KERN_K4_SCALES_H
@@ -34,6 +34,15 @@ static inline __attribute__((always_inline, target("avx2"))) __m128i kern_k4_sca
 	    low6, top4, _mm_set_epi8(-1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
 
 	return _mm_or_si128(low, _mm_and_si128(_mm_srli_epi16(hi, 2), _mm_set1_epi8(0x30)));
+}
+
+/* The mins twice each in 16-bit lanes (m0, m0, m1, m1, ... m7, m7), to multiply the 16 bsums of
+ * Q8_K: s2 is kern_k4_scales' vector in both 128-bit halves (bytes 8-15 are the mins). */
+static inline __attribute__((always_inline, target("avx2"))) __m256i kern_k4_mins16(__m256i s2)
+{
+	return _mm256_shuffle_epi8(s2, _mm256_set_epi8(-1, 15, -1, 15, -1, 14, -1, 14, -1, 13, -1,
+						       13, -1, 12, -1, 12, -1, 11, -1, 11, -1, 10,
+						       -1, 10, -1, 9, -1, 9, -1, 8, -1, 8));
 }
 
 #endif
